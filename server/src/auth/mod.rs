@@ -1,0 +1,3 @@
+//! Auth methods, mounted under `auth/`. The token method (`auth/token/`) is built in.
+
+pub mod token;

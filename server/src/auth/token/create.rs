@@ -1,0 +1,205 @@
+//! `auth/token/create[/<role>]` and `auth/token/create-orphan`: Vault's rules for a new
+//! token's parent, policies, TTL and limits.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::auth_info;
+use crate::core::{now_unix, Request, RequestError, Response, Unsealed};
+use crate::policy::Capability;
+use crate::sys::{bool_field, duration_field, string_list, uint_field};
+use crate::tokens::{TokenEntry, TokenRole, TokenStore};
+
+pub async fn create(
+    unsealed: &Arc<Unsealed>,
+    parent: &TokenEntry,
+    req: &Request,
+    role_name: &str,
+    orphan_path: bool,
+) -> Result<Response, RequestError> {
+    let role = match role_name {
+        "" => match req.str_field("role_name")? {
+            Some(name) if !name.is_empty() => Some(load_role(unsealed, name).await?),
+            _ => None,
+        },
+        name => Some(load_role(unsealed, name).await?),
+    };
+    let privileged = parent.is_root() || has_sudo(unsealed, parent, req);
+    let no_parent = bool_field(req, "no_parent")?.unwrap_or(false);
+    if no_parent && !privileged && !orphan_path {
+        return Err(RequestError::invalid(
+            "root or sudo privileges required to create orphan token",
+        ));
+    }
+    let orphan = orphan_path || no_parent || role.as_ref().is_some_and(|r| r.orphan);
+    let policies = policies(req, parent, role.as_ref(), privileged)?;
+    let (ttl, period, explicit_max_ttl) = lifetimes(unsealed, req, role.as_ref(), &policies)?;
+    let (token, accessor) = match req.str_field("id")? {
+        Some(id) if !id.is_empty() => {
+            if !parent.is_root() {
+                return Err(RequestError::invalid("root or sudo privileges required to specify token id"));
+            }
+            (zeroize::Zeroizing::new(id.to_string()), crate::crypto::random_base62(24))
+        }
+        _ => TokenStore::generate_ids(),
+    };
+    let id_hash = unsealed.tokens.hash(&token);
+    if unsealed.tokens.get_by_hash(&id_hash).await?.is_some() {
+        return Err(RequestError::invalid("cannot create a token with a duplicate ID"));
+    }
+    let now = now_unix();
+    let renewable = bool_field(req, "renewable")?.unwrap_or(role.as_ref().is_none_or(|r| r.renewable));
+    let entry = TokenEntry {
+        id_hash,
+        accessor,
+        parent: if orphan { String::new() } else { parent.id_hash.clone() },
+        policies,
+        path: match &role {
+            Some(r) => format!("auth/token/create/{}", r.name),
+            None => "auth/token/create".into(),
+        },
+        meta: meta(req)?,
+        display_name: display_name(req)?,
+        num_uses: uint_field(req, "num_uses")?.unwrap_or(0),
+        creation_time: now,
+        issue_time: crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
+        creation_ttl: ttl,
+        expire_time: if ttl == 0 { 0 } else { now + ttl },
+        explicit_max_ttl,
+        period,
+        renewable: renewable && ttl != 0,
+        orphan,
+        role: role.map(|r| r.name).unwrap_or_default(),
+        entity_id: String::new(),
+        token_type: "service".into(),
+    };
+    let entry = unsealed.tokens.create(entry).await?;
+    Ok(Response {
+        auth: Some(auth_info(&token, &entry)),
+        ..Response::default()
+    })
+}
+
+async fn load_role(unsealed: &Unsealed, name: &str) -> Result<TokenRole, RequestError> {
+    unsealed
+        .tokens
+        .role(name)
+        .await?
+        .ok_or_else(|| RequestError::invalid(format!("unknown role {name}")))
+}
+
+fn has_sudo(unsealed: &Unsealed, token: &TokenEntry, req: &Request) -> bool {
+    let acl = unsealed.policies.acl(&token.policies);
+    let path = format!("auth/token/{}", req.path.trim_end_matches('/'));
+    acl.capabilities(&path).contains(Capability::Sudo)
+}
+
+/// The new token's policies: requested ones (a subset of the parent's unless privileged,
+/// or of the role's allowed list), else the parent's; plus `default` unless refused.
+fn policies(
+    req: &Request,
+    parent: &TokenEntry,
+    role: Option<&TokenRole>,
+    privileged: bool,
+) -> Result<Vec<String>, RequestError> {
+    let requested = string_list(req, "policies")?.map(|list| {
+        list.into_iter()
+            .map(|p| p.to_lowercase())
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+    });
+    let no_default = bool_field(req, "no_default_policy")?.unwrap_or(false);
+    let mut policies = match (requested, role) {
+        (Some(list), Some(role)) => {
+            check_role_policies(&list, role)?;
+            list
+        }
+        (None, Some(role)) if !role.allowed_policies.is_empty() => role
+            .allowed_policies
+            .iter()
+            .filter(|p| !role.disallowed_policies.contains(p))
+            .cloned()
+            .collect(),
+        (Some(list), None) => {
+            if !privileged && !list.iter().all(|p| p == "default" || parent.policies.contains(p)) {
+                return Err(RequestError::invalid("child policies must be subset of parent"));
+            }
+            list
+        }
+        (None, _) => parent.policies.clone(),
+    };
+    if policies.iter().any(|p| p == "root") {
+        if !parent.is_root() {
+            return Err(RequestError::invalid("root tokens may not be created by a non-root token"));
+        }
+        policies.retain(|p| p == "root");
+    } else if !no_default && !policies.iter().any(|p| p == "default") {
+        policies.push("default".into());
+    } else if no_default {
+        policies.retain(|p| p != "default");
+    }
+    policies.sort();
+    policies.dedup();
+    Ok(policies)
+}
+
+fn check_role_policies(list: &[String], role: &TokenRole) -> Result<(), RequestError> {
+    for p in list {
+        if role.disallowed_policies.contains(p) {
+            return Err(RequestError::invalid(format!("token policy {p:?} is disallowed by this role")));
+        }
+        if !role.allowed_policies.is_empty() && p != "default" && !role.allowed_policies.contains(p) {
+            return Err(RequestError::invalid(format!("token policy {p:?} is not allowed by this role")));
+        }
+    }
+    Ok(())
+}
+
+/// (ttl, period, explicit_max_ttl) in seconds after Vault's defaults and caps.
+fn lifetimes(
+    unsealed: &Unsealed,
+    req: &Request,
+    role: Option<&TokenRole>,
+    policies: &[String],
+) -> Result<(u64, u64, u64), RequestError> {
+    let period = duration_field(req, "period")?.unwrap_or(role.map_or(0, |r| r.period));
+    let explicit_max = duration_field(req, "explicit_max_ttl")?.unwrap_or(role.map_or(0, |r| r.explicit_max_ttl));
+    let requested = duration_field(req, "ttl")?.or(duration_field(req, "lease")?);
+    let system_max = unsealed.settings.max_lease_ttl.as_secs();
+    let is_root = policies.iter().any(|p| p == "root");
+    let mut ttl = match (period, requested) {
+        (p, _) if p > 0 => p,
+        (_, Some(t)) if t > 0 => t,
+        _ if is_root && explicit_max == 0 => 0,
+        _ if explicit_max > 0 => explicit_max.min(unsealed.settings.default_lease_ttl.as_secs()),
+        _ => unsealed.settings.default_lease_ttl.as_secs(),
+    };
+    if explicit_max > 0 {
+        ttl = if ttl == 0 { explicit_max } else { ttl.min(explicit_max) };
+    }
+    if period == 0 && ttl > system_max {
+        ttl = system_max;
+    }
+    Ok((ttl, period, explicit_max))
+}
+
+fn meta(req: &Request) -> Result<Option<Map<String, Value>>, RequestError> {
+    match req.data.get("meta") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) if map.values().all(Value::is_string) => Ok(Some(map.clone())),
+        Some(_) => Err(RequestError::invalid("meta must be a map of strings")),
+    }
+}
+
+/// "token" or "token-<name>", with characters other than [A-Za-z0-9-_] replaced by '-'.
+fn display_name(req: &Request) -> Result<String, RequestError> {
+    let Some(name) = req.str_field("display_name")?.filter(|n| !n.is_empty()) else {
+        return Ok("token".into());
+    };
+    let name: String = format!("token-{name}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    Ok(name.trim_end_matches('-').to_string())
+}

@@ -1,0 +1,78 @@
+//! `auth/token/roles[/<name>]`: token roles that pre-set policies, TTLs and orphan-ness.
+
+use serde_json::json;
+
+use crate::core::{Operation, Request, RequestError, Response, Unsealed};
+use crate::sys::{bool_field, duration_field, string_list};
+use crate::tokens::TokenRole;
+
+pub async fn handle(unsealed: &Unsealed, req: &Request, name: &str) -> Result<Response, RequestError> {
+    if name.is_empty() {
+        return match req.operation {
+            Operation::List => Response::list(unsealed.tokens.role_names().await?),
+            _ => Err(RequestError::UnsupportedOperation),
+        };
+    }
+    if name.contains('/') || name.contains("..") {
+        return Err(RequestError::invalid(format!("invalid role name {name:?}")));
+    }
+    match req.operation {
+        Operation::Read => {
+            let role = unsealed.tokens.role(name).await?.ok_or(RequestError::NotFound)?;
+            Ok(Response::json(json!({
+                "name": role.name,
+                "allowed_policies": role.allowed_policies,
+                "disallowed_policies": role.disallowed_policies,
+                "orphan": role.orphan,
+                "period": role.period,
+                "token_period": role.period,
+                "renewable": role.renewable,
+                "path_suffix": role.path_suffix,
+                "explicit_max_ttl": role.explicit_max_ttl,
+                "token_explicit_max_ttl": role.explicit_max_ttl,
+                "token_type": if role.token_type.is_empty() { "default-service" } else { &role.token_type },
+            })))
+        }
+        Operation::Create | Operation::Update => {
+            let mut role = unsealed.tokens.role(name).await?.unwrap_or(TokenRole {
+                name: name.to_string(),
+                renewable: true,
+                ..TokenRole::default()
+            });
+            if let Some(list) = string_list(req, "allowed_policies")? {
+                role.allowed_policies = list;
+            }
+            if let Some(list) = string_list(req, "disallowed_policies")? {
+                role.disallowed_policies = list;
+            }
+            if let Some(orphan) = bool_field(req, "orphan")? {
+                role.orphan = orphan;
+            }
+            if let Some(renewable) = bool_field(req, "renewable")? {
+                role.renewable = renewable;
+            }
+            if let Some(p) = duration_field(req, "token_period")?.or(duration_field(req, "period")?) {
+                role.period = p;
+            }
+            if let Some(m) = duration_field(req, "token_explicit_max_ttl")?.or(duration_field(req, "explicit_max_ttl")?) {
+                role.explicit_max_ttl = m;
+            }
+            if let Some(suffix) = req.str_field("path_suffix")? {
+                role.path_suffix = suffix.to_string();
+            }
+            if let Some(kind) = req.str_field("token_type")? {
+                if !matches!(kind, "" | "service" | "default-service" | "default") {
+                    return Err(RequestError::invalid(format!("unsupported token_type {kind:?}: only service tokens are issued")));
+                }
+                role.token_type = kind.to_string();
+            }
+            unsealed.tokens.put_role(&role).await?;
+            Ok(Response::empty())
+        }
+        Operation::Delete => {
+            unsealed.tokens.delete_role(name).await?;
+            Ok(Response::empty())
+        }
+        _ => Err(RequestError::UnsupportedOperation),
+    }
+}

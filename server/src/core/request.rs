@@ -1,0 +1,172 @@
+//! The request and response types every layer between HTTP and the engines speaks.
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+/// What a request does, in Vault's terms (HTTP method → operation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Read,
+    /// A write to a path that does not exist yet (decided by the engine's existence check).
+    Create,
+    /// A write (POST/PUT) to an existing path, or to any path of an engine without an
+    /// existence check.
+    Update,
+    Patch,
+    Delete,
+    List,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Read => "read",
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Patch => "patch",
+            Operation::Delete => "delete",
+            Operation::List => "list",
+        }
+    }
+}
+
+/// One API request after HTTP decoding.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub id: String,
+    pub operation: Operation,
+    /// Full path below `/v1/`, without leading or trailing slash except that list paths
+    /// end in '/'.
+    pub path: String,
+    /// The body's fields (or the query's, for reads and lists).
+    pub data: Map<String, Value>,
+    /// The client token as sent, if any. Never logged.
+    pub client_token: Option<String>,
+    pub remote_addr: Option<IpAddr>,
+    /// HTTP method was PUT/POST with no body at all (`vault write -f`).
+    pub empty_body: bool,
+}
+
+impl Request {
+    pub fn new(operation: Operation, path: impl Into<String>) -> Self {
+        Self {
+            id: crate::crypto::uuid_v4(),
+            operation,
+            path: path.into(),
+            data: Map::new(),
+            client_token: None,
+            remote_addr: None,
+            empty_body: true,
+        }
+    }
+
+    pub fn with_data(mut self, data: Map<String, Value>) -> Self {
+        self.empty_body = data.is_empty();
+        self.data = data;
+        self
+    }
+
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.client_token = Some(token.into());
+        self
+    }
+
+    /// A string field, with a 400 naming the field when it has another type.
+    pub fn str_field(&self, name: &str) -> Result<Option<&str>, super::RequestError> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(super::RequestError::invalid(format!(
+                "field {name:?} must be a string"
+            ))),
+        }
+    }
+}
+
+/// The lease attached to a secret in a response (`lease_id`, `lease_duration`, `renewable`).
+#[derive(Clone, Debug, Default)]
+pub struct LeaseInfo {
+    pub lease_id: String,
+    pub ttl_seconds: u64,
+    pub renewable: bool,
+}
+
+/// The `auth` block of a response (logins, token creation).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct AuthInfo {
+    pub client_token: String,
+    pub accessor: String,
+    pub policies: Vec<String>,
+    pub token_policies: Vec<String>,
+    pub identity_policies: Option<Vec<String>>,
+    pub metadata: Option<Map<String, Value>>,
+    pub lease_duration: u64,
+    pub renewable: bool,
+    pub entity_id: String,
+    pub token_type: String,
+    pub orphan: bool,
+    pub mfa_requirement: Option<Value>,
+    pub num_uses: u64,
+}
+
+/// What an engine answers. `raw` bodies (e.g. `sys/health`) skip the envelope.
+#[derive(Clone, Debug, Default)]
+pub struct Response {
+    /// Overrides the status (e.g. 404 with an envelope for a deleted KV version).
+    pub status: Option<u16>,
+    pub data: Option<Map<String, Value>>,
+    pub lease: Option<LeaseInfo>,
+    pub auth: Option<AuthInfo>,
+    pub warnings: Vec<String>,
+    /// A body sent as is, without the envelope.
+    pub raw: Option<Value>,
+    /// Repeat `data`'s keys at the top level of the envelope (`sys/mounts`,
+    /// `sys/capabilities-self`, as Vault does for old clients).
+    pub data_at_top_level: bool,
+}
+
+impl Response {
+    /// A 204: success with nothing to return.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    pub fn data(data: Map<String, Value>) -> Self {
+        Self {
+            data: Some(data),
+            ..Self::default()
+        }
+    }
+
+    /// `data` from a `serde_json::json!` object; anything else is an empty object.
+    pub fn json(value: Value) -> Self {
+        match value {
+            Value::Object(map) => Self::data(map),
+            _ => Self::data(Map::new()),
+        }
+    }
+
+    pub fn raw(status: u16, body: Value) -> Self {
+        Self {
+            status: Some(status),
+            raw: Some(body),
+            ..Self::default()
+        }
+    }
+
+    /// A list response: `{"keys": [...]}`, or 404 when there are none (as Vault).
+    pub fn list(keys: Vec<String>) -> Result<Self, super::RequestError> {
+        if keys.is_empty() {
+            return Err(super::RequestError::NotFound);
+        }
+        let mut map = Map::new();
+        map.insert("keys".into(), Value::from(keys));
+        Ok(Self::data(map))
+    }
+
+    pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
+        self.warnings.push(warning.into());
+        self
+    }
+}

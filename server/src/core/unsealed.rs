@@ -1,0 +1,270 @@
+//! [`Unsealed`]: everything that exists only while the vault is unsealed (the barrier, the
+//! router over the mount tables, the policy and token stores, background tasks), and how
+//! it is set up at init and loaded at unseal.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
+
+use super::mounts::{MountEntry, AUTH_PATH, MOUNTS_PATH};
+use super::policies::PolicyStore;
+use super::router::{Handler, Route, Router};
+use super::{now_unix, CoreSettings, RequestError};
+use crate::barrier::{Barrier, StorageView};
+use crate::tokens::{TokenEntry, TokenStore};
+
+/// The unsealed vault.
+pub struct Unsealed {
+    pub barrier: Arc<Barrier>,
+    pub router: Router,
+    pub policies: PolicyStore,
+    pub tokens: TokenStore,
+    pub settings: CoreSettings,
+    cluster: ClusterInfo,
+    /// Serialises mount table changes (read-modify-write of the stored tables).
+    pub(super) mount_lock: tokio::sync::Mutex<()>,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Unsealed {
+    async fn open(barrier: Arc<Barrier>, settings: CoreSettings) -> Result<Self, RequestError> {
+        let policies = PolicyStore::open(StorageView::new(barrier.clone(), "sys/policy/")).await?;
+        let tokens = TokenStore::open(StorageView::new(barrier.clone(), "sys/token/")).await?;
+        let cluster = ClusterInfo::load_or_create(&barrier).await?;
+        let (stop, _) = watch::channel(false);
+        Ok(Self {
+            cluster,
+            barrier,
+            router: Router::default(),
+            policies,
+            tokens,
+            settings,
+            mount_lock: tokio::sync::Mutex::new(()),
+            stop,
+            tasks: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A brand-new vault: default mounts, the default policy.
+    pub async fn setup_new(barrier: Arc<Barrier>, settings: CoreSettings) -> Result<Self, RequestError> {
+        let this = Self::open(barrier, settings).await?;
+        let mut mounts = vec![
+            MountEntry::new("cubbyhole/", "cubbyhole", "per-token private secret storage", false),
+            MountEntry::new("sys/", "system", "system endpoints used for control, policy and debugging", false),
+        ];
+        mounts[0].local = true;
+        mounts[1].seal_wrap = true;
+        mounts[1].config.passthrough_request_headers = vec!["Accept".into()];
+        if this.settings.dev {
+            let mut kv = MountEntry::new("secret/", "kv", "key/value secret storage", false);
+            kv.options = Some([("version".to_string(), "2".to_string())].into());
+            mounts.push(kv);
+        }
+        let mut token = MountEntry::new("token/", "token", "token based credentials", true);
+        token.config.token_type = Some("default-service".into());
+        this.save_table(false, &mounts).await?;
+        this.save_table(true, &[token]).await?;
+        this.rebuild_routes().await?;
+        Ok(this)
+    }
+
+    /// An existing vault at unseal: reads the mount tables.
+    pub async fn load(barrier: Arc<Barrier>, settings: CoreSettings) -> Result<Self, RequestError> {
+        let this = Self::open(barrier, settings).await?;
+        this.rebuild_routes().await?;
+        Ok(this)
+    }
+
+    pub fn cluster_name(&self) -> &str {
+        &self.cluster.name
+    }
+
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster.id
+    }
+
+    /// One stored mount table.
+    pub async fn table(&self, auth: bool) -> Result<Vec<MountEntry>, RequestError> {
+        let path = if auth { AUTH_PATH } else { MOUNTS_PATH };
+        let bytes = self.barrier.get(path).await?.unwrap_or_else(|| b"[]".to_vec());
+        serde_json::from_slice(&bytes)
+            .map_err(|_| RequestError::internal(format!("the stored mount table {path} is malformed")))
+    }
+
+    pub(super) async fn save_table(&self, auth: bool, entries: &[MountEntry]) -> Result<(), RequestError> {
+        let path = if auth { AUTH_PATH } else { MOUNTS_PATH };
+        let bytes = serde_json::to_vec(entries).expect("mount entries always serialise");
+        self.barrier.put(path, &bytes).await?;
+        Ok(())
+    }
+
+    /// Rebuilds the router from the stored tables.
+    pub(super) async fn rebuild_routes(&self) -> Result<(), RequestError> {
+        let mut routes = Vec::new();
+        for auth in [false, true] {
+            for entry in self.table(auth).await? {
+                let handler = match entry.kind.as_str() {
+                    "system" => Handler::System,
+                    "token" => Handler::Token,
+                    _ => Handler::Engine(crate::engines::create(&entry)?),
+                };
+                routes.push(Route {
+                    prefix: entry.api_path(),
+                    entry: Arc::new(entry),
+                    handler,
+                });
+            }
+        }
+        self.router.replace(routes);
+        Ok(())
+    }
+
+    /// The storage view of a mount.
+    pub fn mount_storage(&self, entry: &MountEntry) -> StorageView {
+        StorageView::new(self.barrier.clone(), entry.storage_prefix())
+    }
+
+    /// Creates the root token (with a chosen id in dev mode).
+    pub async fn create_root_token(&self, id: Option<&str>) -> Result<Zeroizing<String>, RequestError> {
+        let (generated, accessor) = TokenStore::generate_ids();
+        let token = match id {
+            Some(id) if !id.is_empty() => Zeroizing::new(id.to_string()),
+            _ => generated,
+        };
+        let now = now_unix();
+        let entry = TokenEntry {
+            id_hash: self.tokens.hash(&token),
+            accessor,
+            parent: String::new(),
+            policies: vec!["root".into()],
+            path: "auth/token/root".into(),
+            meta: None,
+            display_name: "root".into(),
+            num_uses: 0,
+            creation_time: now,
+            issue_time: crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
+            creation_ttl: 0,
+            expire_time: 0,
+            explicit_max_ttl: 0,
+            period: 0,
+            renewable: false,
+            orphan: true,
+            role: String::new(),
+            entity_id: String::new(),
+            token_type: "service".into(),
+        };
+        self.tokens.create(entry).await?;
+        Ok(token)
+    }
+
+    /// Revokes a token and, depth first, every descendant; removes their cubbyholes.
+    pub async fn revoke_tree(&self, hash: &str) -> Result<(), RequestError> {
+        let mut stack = vec![hash.to_string()];
+        let mut order = Vec::new();
+        while let Some(h) = stack.pop() {
+            stack.extend(self.tokens.children(&h).await?);
+            order.push(h);
+        }
+        for h in order.into_iter().rev() {
+            self.revoke_one(&h).await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes one token; its children become orphans.
+    pub async fn revoke_orphan(&self, hash: &str) -> Result<(), RequestError> {
+        for child in self.tokens.children(hash).await? {
+            if let Some(entry) = self.tokens.get_by_hash(&child).await? {
+                let mut orphan = (*entry).clone();
+                orphan.parent.clear();
+                orphan.orphan = true;
+                self.tokens.update(&entry, orphan).await?;
+            }
+        }
+        self.revoke_one(hash).await
+    }
+
+    async fn revoke_one(&self, hash: &str) -> Result<(), RequestError> {
+        let Some(entry) = self.tokens.get_by_hash(hash).await? else {
+            return Ok(());
+        };
+        if let Some(cubbyhole) = self.router.find("cubbyhole/") {
+            self.mount_storage(&cubbyhole.entry).sub(&format!("{hash}/")).clear().await?;
+        }
+        self.tokens.remove(&entry).await?;
+        Ok(())
+    }
+
+    /// Starts the background tasks (expired token sweeper). They stop at seal.
+    pub fn start_background(self: &Arc<Self>) {
+        let this = Arc::downgrade(self);
+        let mut stop = self.stop.subscribe();
+        let sweeper = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                let Some(this) = this.upgrade() else { return };
+                if let Err(e) = this.sweep_expired_tokens().await {
+                    tracing::warn!(error = %e, "expired token sweep failed; retrying");
+                }
+            }
+        });
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(sweeper);
+    }
+
+    async fn sweep_expired_tokens(&self) -> Result<(), RequestError> {
+        loop {
+            let due = self.tokens.due(now_unix(), 256).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            for (expire_time, hash) in due {
+                match self.tokens.get_by_hash(&hash).await? {
+                    Some(entry) if entry.expire_time == expire_time => self.revoke_tree(&hash).await?,
+                    _ => self.tokens.drop_expiry(expire_time, &hash).await?,
+                }
+            }
+        }
+    }
+
+    /// Stops background tasks and waits for them.
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The vault's stable identity, as `sys/health` reports it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ClusterInfo {
+    name: String,
+    id: String,
+}
+
+impl ClusterInfo {
+    async fn load_or_create(barrier: &Barrier) -> Result<Self, RequestError> {
+        const PATH: &str = "core/cluster";
+        if let Some(bytes) = barrier.get(PATH).await? {
+            if let Ok(info) = serde_json::from_slice(&bytes) {
+                return Ok(info);
+            }
+        }
+        let id = crate::crypto::uuid_v4();
+        let info = ClusterInfo {
+            name: format!("cofre-cluster-{}", &id[..8]),
+            id,
+        };
+        let bytes = serde_json::to_vec(&info).expect("cluster info always serialises");
+        barrier.put(PATH, &bytes).await?;
+        Ok(info)
+    }
+}

@@ -1,0 +1,52 @@
+//! Secrets engines: each mount of a kind (`kv`, `cubbyhole`, …) is served by one value of a
+//! type implementing [`Engine`]. A new engine is one module plus one line in [`create`].
+
+pub mod cubbyhole;
+pub mod kv;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::barrier::StorageView;
+use crate::core::mounts::MountEntry;
+use crate::core::{Request, RequestError, Response};
+use crate::tokens::TokenEntry;
+
+/// What an engine gets with each request besides the request itself.
+pub struct MountContext {
+    /// The mount's own storage (the barrier under `logical/<uuid>/`).
+    pub storage: StorageView,
+    /// The mount's table entry (path, options, tuned TTLs).
+    pub mount: Arc<MountEntry>,
+    /// The token that made the request (None only for unauthenticated paths).
+    pub token: Option<Arc<TokenEntry>>,
+}
+
+/// A secrets engine. `req.path` is relative to the mount (`data/app/db` for
+/// `secret/data/app/db`); list paths end in '/'.
+#[async_trait]
+pub trait Engine: Send + Sync {
+    async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError>;
+
+    /// Whether the path of a write already exists, so the ACL can require `create` or
+    /// `update`. `None`: the engine makes no such distinction (always `update`).
+    async fn exists(
+        &self,
+        _ctx: &MountContext,
+        _req: &Request,
+    ) -> Result<Option<bool>, RequestError> {
+        Ok(None)
+    }
+}
+
+/// Builds the engine for a mount entry, or says why the type or options are not supported.
+pub fn create(entry: &MountEntry) -> Result<Arc<dyn Engine>, RequestError> {
+    match entry.kind.as_str() {
+        "kv" | "generic" => kv::create(entry),
+        "cubbyhole" => Ok(Arc::new(cubbyhole::Cubbyhole)),
+        other => Err(RequestError::invalid(format!(
+            "plugin not found in the catalog: {other}"
+        ))),
+    }
+}

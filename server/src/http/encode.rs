@@ -1,0 +1,98 @@
+//! Renders a core [`Response`] as Vault's JSON envelope (or a raw body, or a 204).
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use serde_json::{json, Map, Value};
+
+use crate::core::{RequestError, Response};
+
+/// The HTTP response for a handled request.
+pub fn response(request_id: &str, result: Result<Response, RequestError>) -> axum::response::Response {
+    match result {
+        Ok(resp) => success(request_id, resp),
+        Err(err) => json_response(super::error::status(&err), &super::error::body(&err)),
+    }
+}
+
+fn success(request_id: &str, resp: Response) -> axum::response::Response {
+    let status = resp
+        .status
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    if let Some(raw) = resp.raw {
+        return json_response(status, &raw);
+    }
+    let nothing = resp.data.is_none() && resp.auth.is_none() && resp.lease.is_none() && resp.warnings.is_empty();
+    if nothing && resp.status.is_none() {
+        return empty(StatusCode::NO_CONTENT);
+    }
+    json_response(status, &envelope(request_id, resp))
+}
+
+fn envelope(request_id: &str, resp: Response) -> Value {
+    let lease = resp.lease.unwrap_or_default();
+    let warnings = if resp.warnings.is_empty() {
+        Value::Null
+    } else {
+        json!(resp.warnings)
+    };
+    let mut body = Map::new();
+    if resp.data_at_top_level {
+        if let Some(data) = &resp.data {
+            body.extend(data.clone());
+        }
+    }
+    body.insert("request_id".into(), json!(request_id));
+    body.insert("lease_id".into(), json!(lease.lease_id));
+    body.insert("renewable".into(), json!(lease.renewable));
+    body.insert("lease_duration".into(), json!(lease.ttl_seconds));
+    body.insert("data".into(), resp.data.map(Value::Object).unwrap_or(Value::Null));
+    body.insert("wrap_info".into(), Value::Null);
+    body.insert("warnings".into(), warnings);
+    body.insert("auth".into(), resp.auth.map(|a| json!(a)).unwrap_or(Value::Null));
+    Value::Object(body)
+}
+
+/// A JSON body with Vault's headers.
+pub fn json_response(status: StatusCode, body: &Value) -> axum::response::Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{\"errors\":[\"internal error\"]}".to_vec());
+    let mut resp = axum::response::Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn empty(status: StatusCode) -> axum::response::Response {
+    let mut resp = axum::response::Response::new(Body::empty());
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_success_is_204_and_data_gets_envelope() {
+        assert_eq!(response("r", Ok(Response::empty())).status(), StatusCode::NO_CONTENT);
+        let body = envelope("r", Response::json(json!({"a": 1})));
+        for key in ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth"] {
+            assert!(body.get(key).is_some(), "{key} missing");
+        }
+        assert_eq!(body["lease_id"], "");
+        assert_eq!(body["data"]["a"], 1);
+    }
+
+    #[test]
+    fn legacy_responses_repeat_data() {
+        let mut resp = Response::json(json!({"term": 1}));
+        resp.data_at_top_level = true;
+        let body = envelope("r", resp);
+        assert_eq!(body["term"], 1);
+        assert_eq!(body["data"]["term"], 1);
+    }
+}

@@ -1,0 +1,194 @@
+//! Starting and stopping a server: storage from the config, dev-mode initialisation,
+//! listeners, logging, and shutdown on SIGINT/SIGTERM.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine as _;
+
+use crate::config::{Config, LogFormat, LogLevel, Storage};
+use crate::core::{Core, CoreSettings};
+use crate::http::{AppState, TlsFiles};
+use crate::storage::Backend;
+
+/// What `cofre server` was asked to do, as parsed by the CLI.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// `-dev`: in-memory storage, auto-initialised and unsealed, root token printed.
+    pub dev: bool,
+    /// `-config FILE`: the HCL server configuration.
+    pub config_path: Option<PathBuf>,
+    /// `-dev-root-token-id`: the root token to create in dev mode.
+    pub dev_root_token_id: Option<String>,
+    /// `-dev-listen-address`: where the dev server listens (default 127.0.0.1:8200).
+    pub dev_listen_address: Option<String>,
+}
+
+/// Dev mode: initialise with one unseal key and stay unsealed.
+#[derive(Debug, Clone, Default)]
+pub struct DevOptions {
+    pub root_token_id: Option<String>,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: String, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+    #[error("dev-mode initialisation failed: {0}")]
+    DevInit(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Runs the server until SIGINT/SIGTERM, as `cofre server` does.
+pub async fn run_from_cli(options: ServerOptions) -> Result<(), StartError> {
+    let mut config = match &options.config_path {
+        Some(path) => crate::config::load_config(path)?,
+        None if options.dev => Config::dev(),
+        None => {
+            return Err(StartError::Unsupported(
+                "no configuration given: use -config FILE, or -dev for a development server".into(),
+            ))
+        }
+    };
+    if options.dev {
+        if let Some(address) = &options.dev_listen_address {
+            for listener in &mut config.listeners {
+                listener.address = address.clone();
+            }
+        }
+    }
+    init_logging(&config);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let address = config
+        .listeners
+        .first()
+        .map(|l| l.address.clone())
+        .ok_or_else(|| StartError::Unsupported("the configuration has no listener".into()))?;
+    let listener = std::net::TcpListener::bind(&address).map_err(|source| StartError::Listen {
+        address: address.clone(),
+        source,
+    })?;
+    let dev = options.dev.then(|| DevOptions {
+        root_token_id: options.dev_root_token_id.clone(),
+    });
+    run(listener, config, dev, shutdown_signal()).await
+}
+
+/// Runs a server on `listener` with `config` until `shutdown` completes. In dev mode the
+/// vault is initialised and unsealed first, and the unseal key and root token printed.
+pub async fn run(
+    listener: std::net::TcpListener,
+    config: Config,
+    dev: Option<DevOptions>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let backend = open_storage(&config.storage)?;
+    let settings = CoreSettings {
+        default_lease_ttl: config.default_lease_ttl,
+        max_lease_ttl: config.max_lease_ttl,
+        dev: dev.is_some(),
+    };
+    let core = Arc::new(Core::new(backend, settings));
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    if let Some(dev) = &dev {
+        dev_initialize(&core, dev, &address).await?;
+    }
+    let first = config.listeners.first();
+    let tls = first.and_then(|l| l.tls.as_ref()).map(|t| TlsFiles {
+        cert_file: t.cert_file.clone(),
+        key_file: t.key_file.clone(),
+    });
+    let max_request_size = first
+        .and_then(|l| l.max_request_size)
+        .unwrap_or(config.max_request_size) as usize;
+    let state = AppState {
+        core: core.clone(),
+        max_request_size,
+    };
+    tracing::info!(%address, tls = tls.is_some(), "cofre server listening");
+    let served = crate::http::serve(listener, state, tls, shutdown).await;
+    core.seal().await;
+    tracing::info!("cofre server stopped");
+    served.map_err(StartError::Serve)
+}
+
+fn open_storage(storage: &Storage) -> Result<Arc<dyn Backend>, StartError> {
+    match storage {
+        Storage::Inmem => Ok(Arc::new(crate::storage::inmem::Inmem::new())),
+        Storage::Sled { path } => Ok(Arc::new(crate::storage::sled::Sled::open(path)?)),
+        Storage::Postgresql { .. } => Err(StartError::Unsupported(
+            "storage \"postgresql\" is not available in this version; use \"sled\" or \"inmem\"".into(),
+        )),
+    }
+}
+
+async fn dev_initialize(core: &Core, dev: &DevOptions, address: &str) -> Result<(), StartError> {
+    let result = core
+        .initialize(1, 1, dev.root_token_id.as_deref(), true)
+        .await
+        .map_err(|e| StartError::DevInit(e.to_string()))?;
+    let unseal_key = base64::engine::general_purpose::STANDARD.encode(result.shares[0].as_slice());
+    println!(
+        "WARNING! dev mode is enabled! In this mode, Cofre runs entirely in-memory\n\
+         and starts unsealed with a single unseal key. The root token is already\n\
+         authenticated to the CLI, so you can immediately begin using Cofre.\n\n\
+         You may need to set the following environment variables:\n\n    \
+         $ export VAULT_ADDR='http://{address}'\n\n\
+         The unseal key and root token are displayed below in case you want to\n\
+         seal/unseal the Vault or re-authenticate.\n\n\
+         Unseal Key: {unseal_key}\n\
+         Root Token: {}\n\n\
+         Development mode should NOT be used in production installations!\n",
+        result.root_token.as_str()
+    );
+    Ok(())
+}
+
+fn init_logging(config: &Config) {
+    let level = match config.log_level {
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COFRE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sled=warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Standard => builder.try_init(),
+    };
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return interrupt.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutdown signal received");
+}

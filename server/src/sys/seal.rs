@@ -1,0 +1,182 @@
+//! Seal lifecycle endpoints: `sys/health`, `sys/seal-status`, `sys/init`, `sys/unseal`,
+//! `sys/leader` (no token needed), and `sys/seal`, `sys/rotate`, `sys/key-status`.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use zeroize::Zeroizing;
+
+use super::{bool_field, is_write, legacy, uint_field, unsupported};
+use crate::core::{Core, Operation, Request, RequestError, Response, Unsealed};
+
+/// Handles the system paths that need no token.
+pub async fn handle_unauthenticated(core: &Core, req: &Request) -> Result<Response, RequestError> {
+    match (req.path.trim_end_matches('/'), req.operation) {
+        ("sys/health", Operation::Read) => health(core, req).await,
+        ("sys/seal-status", Operation::Read) => Ok(Response::raw(200, seal_status(core).await?)),
+        ("sys/init", Operation::Read) => {
+            let initialized = core.is_initialized().await?;
+            Ok(Response::raw(200, json!({ "initialized": initialized })))
+        }
+        ("sys/init", op) if is_write(op) => init(core, req).await,
+        ("sys/unseal", op) if is_write(op) => unseal(core, req).await,
+        ("sys/leader", Operation::Read) => Ok(Response::raw(200, json!({ "ha_enabled": false }))),
+        _ => unsupported(),
+    }
+}
+
+/// Handles `sys/seal`, `sys/rotate`, `sys/key-status` (paths relative to `sys/`).
+pub async fn handle_authenticated(
+    core: &Core,
+    unsealed: &Arc<Unsealed>,
+    req: &Request,
+) -> Result<Response, RequestError> {
+    match (req.path.trim_end_matches('/'), req.operation) {
+        ("seal", op) if is_write(op) => {
+            core.seal().await;
+            Ok(Response::empty())
+        }
+        ("rotate", op) if is_write(op) => {
+            let now = crate::duration::rfc3339_nanos(std::time::SystemTime::now());
+            unsealed.barrier.rotate(now).await?;
+            Ok(Response::empty())
+        }
+        ("key-status", Operation::Read) => {
+            let status = unsealed.barrier.key_status();
+            let mut data = Map::new();
+            data.insert("term".into(), json!(status.term));
+            data.insert("install_time".into(), json!(status.install_time));
+            data.insert("encryptions".into(), json!(0));
+            Ok(legacy(data))
+        }
+        _ => unsupported(),
+    }
+}
+
+async fn seal_status(core: &Core) -> Result<Value, RequestError> {
+    let config = core.seal_config().await?;
+    let (progress, nonce) = core.unseal_progress().await;
+    let (t, n) = config
+        .as_ref()
+        .map(|c| (c.secret_threshold, c.secret_shares))
+        .unwrap_or((0, 0));
+    let mut status = json!({
+        "type": "shamir",
+        "initialized": config.is_some(),
+        "sealed": core.is_sealed(),
+        "t": t,
+        "n": n,
+        "progress": progress,
+        "nonce": nonce,
+        "version": crate::VERSION,
+        "build_date": "",
+        "migration": false,
+        "recovery_seal": false,
+        "storage_type": core.storage_type(),
+    });
+    if let Ok(unsealed) = core.unsealed() {
+        status["cluster_name"] = json!(unsealed.cluster_name());
+        status["cluster_id"] = json!(unsealed.cluster_id());
+    }
+    Ok(status)
+}
+
+async fn health(core: &Core, req: &Request) -> Result<Response, RequestError> {
+    let initialized = core.is_initialized().await?;
+    let sealed = core.is_sealed();
+    let code = |name: &str, default: u64| -> Result<u16, RequestError> {
+        let code = uint_field(req, name)?.unwrap_or(default);
+        u16::try_from(code)
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .ok_or_else(|| RequestError::invalid(format!("{name} must be an HTTP status code")))
+    };
+    let status = if !initialized {
+        code("uninitcode", 501)?
+    } else if sealed {
+        code("sealedcode", 503)?
+    } else {
+        code("activecode", 200)?
+    };
+    let now = crate::core::now_unix();
+    let mut body = json!({
+        "initialized": initialized,
+        "sealed": sealed,
+        "standby": false,
+        "performance_standby": false,
+        "replication_performance_mode": "disabled",
+        "replication_dr_mode": "disabled",
+        "server_time_utc": now,
+        "version": crate::VERSION,
+    });
+    if let Ok(unsealed) = core.unsealed() {
+        body["cluster_name"] = json!(unsealed.cluster_name());
+        body["cluster_id"] = json!(unsealed.cluster_id());
+    }
+    Ok(Response::raw(status, body))
+}
+
+async fn init(core: &Core, req: &Request) -> Result<Response, RequestError> {
+    for unsupported_field in ["pgp_keys", "root_token_pgp_key"] {
+        let given = match req.data.get(unsupported_field) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.is_empty(),
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(_) => true,
+        };
+        if given {
+            return Err(RequestError::invalid(format!(
+                "{unsupported_field} is not supported by this server"
+            )));
+        }
+    }
+    let count = |name: &str| -> Result<u8, RequestError> {
+        let value = uint_field(req, name)?.unwrap_or(0);
+        u8::try_from(value)
+            .map_err(|_| RequestError::invalid(format!("{name} must be at most 255")))
+    };
+    let shares = count("secret_shares")?;
+    let threshold = count("secret_threshold")?;
+    let result = core.initialize(shares, threshold, None, false).await?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let keys: Vec<String> = result.shares.iter().map(|s| crate::crypto::hex(s)).collect();
+    let keys_b64: Vec<String> = result.shares.iter().map(|s| b64.encode(s.as_slice())).collect();
+    Ok(Response::raw(
+        200,
+        json!({
+            "keys": keys,
+            "keys_base64": keys_b64,
+            "root_token": result.root_token.as_str(),
+        }),
+    ))
+}
+
+async fn unseal(core: &Core, req: &Request) -> Result<Response, RequestError> {
+    if bool_field(req, "reset")? == Some(true) {
+        core.reset_unseal().await;
+        return Ok(Response::raw(200, seal_status(core).await?));
+    }
+    let key = req
+        .str_field("key")?
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| RequestError::invalid("'key' must be specified in request body as JSON, or 'reset' set to true"))?;
+    let share = decode_key(key)?;
+    if !core.is_initialized().await? {
+        return Err(RequestError::invalid("Vault is not initialized"));
+    }
+    core.submit_unseal_key(share).await?;
+    Ok(Response::raw(200, seal_status(core).await?))
+}
+
+/// Unseal keys come as hex (what `sys/init` calls `keys`) or base64 (`keys_base64`).
+fn decode_key(key: &str) -> Result<Zeroizing<Vec<u8>>, RequestError> {
+    let key = key.trim();
+    if let Some(bytes) = crate::crypto::unhex(key) {
+        return Ok(Zeroizing::new(bytes));
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .map(Zeroizing::new)
+        .map_err(|_| RequestError::invalid("'key' must be a valid hex or base64 string"))
+}

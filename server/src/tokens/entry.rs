@@ -1,0 +1,78 @@
+//! [`TokenEntry`]: what the token store keeps per token. The token itself is never stored:
+//! entries are keyed by an HMAC of it ([`TokenEntry::id_hash`]).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A token's stored state.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TokenEntry {
+    /// HMAC-SHA256 of the token under the store's key (hex); the storage key.
+    pub id_hash: String,
+    pub accessor: String,
+    /// `id_hash` of the parent; empty for orphans.
+    #[serde(default)]
+    pub parent: String,
+    pub policies: Vec<String>,
+    /// The path that created it (`auth/token/create`, `auth/userpass/login/bob`).
+    pub path: String,
+    #[serde(default)]
+    pub meta: Option<Map<String, Value>>,
+    pub display_name: String,
+    /// Remaining uses; 0 = unlimited.
+    #[serde(default)]
+    pub num_uses: u64,
+    /// Unix seconds.
+    pub creation_time: u64,
+    /// RFC 3339 issue time as Vault shows it.
+    #[serde(default)]
+    pub issue_time: String,
+    /// The TTL it was created with (seconds; 0 = none).
+    #[serde(default)]
+    pub creation_ttl: u64,
+    /// Unix seconds when it expires; 0 = never.
+    #[serde(default)]
+    pub expire_time: u64,
+    /// Hard cap (seconds after creation); 0 = none.
+    #[serde(default)]
+    pub explicit_max_ttl: u64,
+    /// Periodic tokens renew to this many seconds each time; 0 = not periodic.
+    #[serde(default)]
+    pub period: u64,
+    #[serde(default)]
+    pub renewable: bool,
+    #[serde(default)]
+    pub orphan: bool,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub entity_id: String,
+    /// `service` (the only type we issue for now) or `batch`.
+    #[serde(default = "service")]
+    pub token_type: String,
+}
+
+fn service() -> String {
+    "service".into()
+}
+
+impl TokenEntry {
+    /// True for tokens carrying the `root` policy.
+    pub fn is_root(&self) -> bool {
+        self.policies.iter().any(|p| p == "root")
+    }
+
+    /// True once `now` (unix seconds) has reached the expiry time.
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expire_time != 0 && now >= self.expire_time
+    }
+
+    /// Seconds left before expiry (0 if none or already expired).
+    pub fn ttl_remaining(&self, now: u64) -> u64 {
+        if self.expire_time == 0 {
+            0
+        } else {
+            self.expire_time.saturating_sub(now)
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The shared end-to-end test helper: [`TestServer`] starts a real Cofre server on an
+//! ephemeral port with its own temporary sled directory, initialised and unsealed, and
+//! shuts it down when dropped. [`Api`] is a small raw-HTTP client so tests see exactly
+//! what any Vault client sees (status codes and JSON bodies).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// A raw HTTP client for one server address.
+#[derive(Clone)]
+pub struct Api {
+    pub addr: String,
+    pub token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(addr: &str, token: &str) -> Self {
+        Self {
+            addr: addr.to_string(),
+            token: token.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Self {
+        Self::new(&self.addr, token)
+    }
+
+    /// Sends `method path` with an optional JSON body; returns (status, JSON or Null).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}/v1/{}", self.addr, path));
+        if !self.token.is_empty() {
+            req = req.header("X-Vault-Token", &self.token);
+        }
+        if let Some(body) = body {
+            let content_type = if method == reqwest::Method::PATCH {
+                "application/merge-patch+json"
+            } else {
+                "application/json"
+            };
+            req = req.header("Content-Type", content_type).body(body.to_string());
+        }
+        let resp = req.send().await.expect("server reachable");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None).await
+    }
+    pub async fn list(&self, path: &str) -> (u16, Value) {
+        self.call("LIST", path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("PUT", path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("PATCH", path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.call("DELETE", path, None).await
+    }
+
+    /// Creates a token with these policies (and no default policy); returns it.
+    pub async fn token_with_policies(&self, policies: &[&str]) -> String {
+        let (status, body) = self
+            .post(
+                "auth/token/create",
+                json!({"policies": policies, "no_default_policy": true, "ttl": "1h"}),
+            )
+            .await;
+        assert_eq!(status, 200, "token create failed: {body}");
+        body["auth"]["client_token"].as_str().unwrap().to_string()
+    }
+
+    /// Writes a policy, asserting success.
+    pub async fn write_policy(&self, name: &str, hcl: &str) {
+        let (status, body) = self
+            .put(&format!("sys/policies/acl/{name}"), json!({ "policy": hcl }))
+            .await;
+        assert_eq!(status, 204, "policy write failed: {body}");
+    }
+}
+
+/// A `cofre server` process with its own data directory.
+pub struct TestServer {
+    pub api: Api,
+    pub dir: PathBuf,
+    pub keys: Vec<String>,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl TestServer {
+    /// A fresh server, initialised with one key share and unsealed.
+    pub async fn start() -> Self {
+        Self::start_with_shares(1, 1).await
+    }
+
+    /// A fresh server initialised with `shares`/`threshold` and unsealed.
+    pub async fn start_with_shares(shares: u8, threshold: u8) -> Self {
+        let mut server = Self::start_uninitialized().await;
+        let (status, body) = server
+            .api
+            .put(
+                "sys/init",
+                json!({"secret_shares": shares, "secret_threshold": threshold}),
+            )
+            .await;
+        assert_eq!(status, 200, "init failed: {body}");
+        server.keys = body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        server.api.token = body["root_token"].as_str().unwrap().to_string();
+        server.unseal().await;
+        server
+    }
+
+    /// A fresh, uninitialised server.
+    pub async fn start_uninitialized() -> Self {
+        let dir = temp_dir("cofre-e2e");
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let mut server = TestServer {
+            api: Api::new(&format!("http://127.0.0.1:{port}"), ""),
+            dir,
+            keys: Vec::new(),
+            port,
+            child: None,
+        };
+        server.spawn().await;
+        server
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.join("cofre.hcl")
+    }
+
+    /// Starts the process on the same port and data directory.
+    pub async fn spawn(&mut self) {
+        let config = format!(
+            "storage \"sled\" {{\n  path = \"{}\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{}\"\n  tls_disable = true\n}}\nlog_level = \"warn\"\n",
+            self.dir.join("data").display(),
+            self.port
+        );
+        std::fs::write(self.config_path(), config).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_cofre"))
+            .args(["server", "-config"])
+            .arg(self.config_path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cofre binary starts");
+        self.child = Some(child);
+        wait_for_http(&self.api.addr).await;
+    }
+
+    /// Unseals with every known key (stops when unsealed).
+    pub async fn unseal(&self) {
+        for key in &self.keys {
+            let (status, body) = self.api.put("sys/unseal", json!({ "key": key })).await;
+            assert_eq!(status, 200, "unseal failed: {body}");
+            if body["sealed"] == false {
+                return;
+            }
+        }
+        panic!("not unsealed after every key");
+    }
+
+    /// SIGKILLs the process (no chance to flush anything).
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops (SIGTERM), starts again and unseals.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.spawn().await;
+        self.unseal().await;
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A unique temporary directory path (not created).
+pub fn temp_dir(prefix: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()))
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_for_http(addr: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("{addr}/v1/sys/seal-status"))
+            .send()
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("server at {addr} did not come up");
+}

@@ -1,0 +1,238 @@
+//! Tokens end to end: create, lookup (self, token, accessor), renew, revoke (tree, orphan,
+//! accessor), use limits, expiry, roles, and fail-closed authorization.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use serde_json::json;
+
+#[tokio::test]
+async fn create_lookup_renew_revoke() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let (status, body) = api
+        .post(
+            "auth/token/create",
+            json!({"policies": ["app"], "ttl": "1h", "display_name": "ci job", "meta": {"team": "a"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let auth = &body["auth"];
+    let token = auth["client_token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("s."), "{token}");
+    assert_eq!(auth["policies"], json!(["app", "default"]));
+    assert_eq!(auth["lease_duration"], 3600);
+    assert_eq!(auth["renewable"], true);
+    assert_eq!(auth["orphan"], false);
+    let accessor = auth["accessor"].as_str().unwrap().to_string();
+
+    let user = api.with_token(&token);
+    let (status, body) = user.get("auth/token/lookup-self").await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"];
+    assert_eq!(data["id"], token.as_str());
+    assert_eq!(data["display_name"], "token-ci-job");
+    assert_eq!(data["meta"]["team"], "a");
+    assert_eq!(data["path"], "auth/token/create");
+    assert!(data["ttl"].as_u64().unwrap() > 3590);
+    assert!(data["expire_time"].is_string());
+
+    let (status, body) = api.post("auth/token/lookup", json!({"token": token})).await;
+    assert_eq!((status, body["data"]["accessor"].clone()), (200, json!(accessor)));
+    let (status, body) = api.post("auth/token/lookup-accessor", json!({"accessor": accessor})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["id"], "", "accessor lookups never reveal the token");
+
+    let (status, body) = user.post("auth/token/renew-self", json!({"increment": "2h"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["auth"]["lease_duration"], 7200);
+
+    let (status, _) = api.post("auth/token/revoke-accessor", json!({"accessor": accessor})).await;
+    assert_eq!(status, 204);
+    let (status, _) = user.get("auth/token/lookup-self").await;
+    assert_eq!(status, 403);
+    let (status, body) = api.post("auth/token/lookup", json!({"token": token})).await;
+    assert_eq!(status, 403, "{body}");
+}
+
+#[tokio::test]
+async fn revoking_a_parent_revokes_children_but_not_orphans() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let parent = api.token_with_policies(&["default", "p"]).await;
+    let parent_api = api.with_token(&parent);
+    let (status, body) = parent_api.post("auth/token/create", json!({"policies": ["p"]})).await;
+    assert_eq!(status, 200, "{body}");
+    let child = body["auth"]["client_token"].as_str().unwrap().to_string();
+    let (_, body) = api.with_token(&child).post("auth/token/create", json!({})).await;
+    let grandchild = body["auth"]["client_token"].as_str().unwrap().to_string();
+    let (status, body) = api.post("auth/token/create-orphan", json!({"policies": ["p"]})).await;
+    assert_eq!(status, 200, "{body}");
+    let orphan = body["auth"]["client_token"].as_str().unwrap().to_string();
+    assert_eq!(body["auth"]["orphan"], true);
+
+    let (status, _) = api.post("auth/token/revoke", json!({"token": parent})).await;
+    assert_eq!(status, 204);
+    for t in [&parent, &child, &grandchild] {
+        let (status, _) = api.with_token(t).get("auth/token/lookup-self").await;
+        assert_eq!(status, 403, "descendant still valid");
+    }
+    let (status, _) = api.with_token(&orphan).get("auth/token/lookup-self").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn revoke_orphan_keeps_children() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let parent = api.token_with_policies(&["default"]).await;
+    let (_, body) = api.with_token(&parent).post("auth/token/create", json!({})).await;
+    let child = body["auth"]["client_token"].as_str().unwrap().to_string();
+    let (status, _) = api.post("auth/token/revoke-orphan", json!({"token": parent})).await;
+    assert_eq!(status, 204);
+    let (status, body) = api.with_token(&child).get("auth/token/lookup-self").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["orphan"], true);
+}
+
+#[tokio::test]
+async fn children_cannot_escalate_policies() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let limited = api.token_with_policies(&["default", "a"]).await;
+    let (status, body) = api
+        .with_token(&limited)
+        .post("auth/token/create", json!({"policies": ["b"]}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = api
+        .with_token(&limited)
+        .post("auth/token/create", json!({"policies": ["root"]}))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = api
+        .with_token(&limited)
+        .post("auth/token/create", json!({"no_parent": true}))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn use_limit_is_enforced() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let (_, body) = api
+        .post("auth/token/create", json!({"policies": ["default"], "num_uses": 2}))
+        .await;
+    let token = body["auth"]["client_token"].as_str().unwrap().to_string();
+    let user = api.with_token(&token);
+    assert_eq!(user.get("auth/token/lookup-self").await.0, 200);
+    assert_eq!(user.get("auth/token/lookup-self").await.0, 200);
+    assert_eq!(user.get("auth/token/lookup-self").await.0, 403);
+}
+
+#[tokio::test]
+async fn expired_tokens_are_rejected_at_once() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let (_, body) = api
+        .post("auth/token/create", json!({"policies": ["default"], "ttl": "1s"}))
+        .await;
+    let token = body["auth"]["client_token"].as_str().unwrap().to_string();
+    let accessor = body["auth"]["accessor"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, _) = api.with_token(&token).get("auth/token/lookup-self").await;
+    assert_eq!(status, 403);
+    // The sweeper removes it from storage too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, _) = api.post("auth/token/lookup-accessor", json!({"accessor": accessor})).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn renew_is_capped_by_explicit_max_ttl() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let (_, body) = api
+        .post(
+            "auth/token/create",
+            json!({"policies": ["default"], "ttl": "10m", "explicit_max_ttl": "20m"}),
+        )
+        .await;
+    let token = body["auth"]["client_token"].as_str().unwrap().to_string();
+    let (status, body) = api
+        .with_token(&token)
+        .post("auth/token/renew-self", json!({"increment": "1h"}))
+        .await;
+    assert_eq!(status, 200);
+    let ttl = body["auth"]["lease_duration"].as_u64().unwrap();
+    assert!((1190..=1200).contains(&ttl), "ttl {ttl}");
+    assert!(body["warnings"].as_array().is_some_and(|w| !w.is_empty()));
+}
+
+#[tokio::test]
+async fn a_token_without_policies_gets_nothing() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let token = api.token_with_policies(&[]).await;
+    let user = api.with_token(&token);
+    for path in ["sys/mounts", "secret/data/x", "sys/policies/acl/default", "auth/token/lookup-self"] {
+        let (status, body) = user.get(path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert_eq!(body["errors"][0], "permission denied");
+    }
+}
+
+#[tokio::test]
+async fn token_roles_shape_tokens() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let (status, _) = api
+        .post(
+            "auth/token/roles/deployer",
+            json!({"allowed_policies": ["deploy"], "orphan": true, "token_period": "1h"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = api.get("auth/token/roles/deployer").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["allowed_policies"], json!(["deploy"]));
+    let (status, body) = api.list("auth/token/roles").await;
+    assert_eq!((status, body["data"]["keys"].clone()), (200, json!(["deployer"])));
+    let (status, body) = api.post("auth/token/create/deployer", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["auth"]["policies"], json!(["default", "deploy"]));
+    assert_eq!(body["auth"]["orphan"], true);
+    assert_eq!(body["auth"]["lease_duration"], 3600);
+    let (status, _) = api
+        .post("auth/token/create/deployer", json!({"policies": ["admin"]}))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = api.delete("auth/token/roles/deployer").await;
+    assert_eq!(status, 204);
+    let (status, _) = api.get("auth/token/roles/deployer").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn tokens_survive_restart() {
+    let mut server = TestServer::start().await;
+    let token = server.api.token_with_policies(&["default"]).await;
+    server.restart().await;
+    let (status, _) = server.api.with_token(&token).get("auth/token/lookup-self").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn bearer_header_works_like_x_vault_token() {
+    let server = TestServer::start().await;
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/auth/token/lookup-self", server.api.addr))
+        .header("Authorization", format!("Bearer {}", server.api.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
