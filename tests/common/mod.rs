@@ -187,6 +187,11 @@ impl TestServer {
         panic!("not unsealed after every key");
     }
 
+    /// The server process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILLs the process (no chance to flush anything).
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -26,12 +26,16 @@ impl Core {
         }
         let unsealed = self.unsealed()?;
         let token = self.authenticate(&unsealed, &req).await?;
-        let (route, relative) = unsealed.router.route(&req.path).ok_or_else(|| {
-            RequestError::UnsupportedPath(format!(
+        let Some((route, relative)) = unsealed.router.route(&req.path) else {
+            // As Vault: a token that may not use the path learns nothing about mounts.
+            if !token.is_root() {
+                return Err(RequestError::PermissionDenied);
+            }
+            return Err(RequestError::UnsupportedPath(format!(
                 "no handler for route {:?}. route entry not found.",
                 req.path
-            ))
-        })?;
+            )));
+        };
         let ctx = MountContext {
             storage: unsealed.mount_storage(&route.entry),
             mount: route.entry.clone(),
