@@ -83,7 +83,10 @@ impl Target {
         let storage = if against_openbao() {
             "storage \"inmem\" {}\ndisable_mlock = true\n".to_string()
         } else {
-            format!("storage \"sled\" {{\n  path = \"{}\"\n}}\n", dir.join("data").display())
+            format!(
+                "storage \"sled\" {{\n  path = \"{}\"\n}}\n",
+                dir.join("data").display()
+            )
         };
         let config = format!(
             "{storage}listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n}}\n"
@@ -105,7 +108,10 @@ impl Target {
             dir,
         };
         for _ in 0..200 {
-            if reqwest::get(format!("{}/v1/sys/seal-status", target.addr)).await.is_ok() {
+            if reqwest::get(format!("{}/v1/sys/seal-status", target.addr))
+                .await
+                .is_ok()
+            {
                 return target;
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
@@ -186,7 +192,8 @@ impl Cli<'_> {
         let args = &full;
         let (code, out, err) = self.bao(args);
         assert_eq!(code, 0, "bao {args:?} failed: {err}{out}");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("bao {args:?} printed non-JSON ({e}): {out}"))
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("bao {args:?} printed non-JSON ({e}): {out}"))
     }
 
     /// Runs `bao ARGS` and asserts exit 0.
@@ -220,11 +227,17 @@ async fn status_and_operator_lifecycle() {
     }
     let mut target = Target::fresh().await;
     let (code, out, _) = target.bao(&["status", "-format=json"]);
-    assert_eq!(code, 2, "status of a sealed/uninitialised server exits 2: {out}");
+    assert_eq!(
+        code, 2,
+        "status of a sealed/uninitialised server exits 2: {out}"
+    );
     let status: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(status["initialized"], false);
 
-    let init = target.bao_json(&["operator", "init"], &["-key-shares=5", "-key-threshold=3"]);
+    let init = target.bao_json(
+        &["operator", "init"],
+        &["-key-shares=5", "-key-threshold=3"],
+    );
     let keys: Vec<String> = init["unseal_keys_b64"]
         .as_array()
         .expect("unseal_keys_b64")
@@ -235,7 +248,10 @@ async fn status_and_operator_lifecycle() {
     target.token = init["root_token"].as_str().unwrap().to_string();
 
     let out = target.bao_json(&["operator", "unseal"], &[&keys[0]]);
-    assert_eq!((out["sealed"].clone(), out["progress"].clone()), (Value::Bool(true), Value::from(1)));
+    assert_eq!(
+        (out["sealed"].clone(), out["progress"].clone()),
+        (Value::Bool(true), Value::from(1))
+    );
     target.bao_json(&["operator", "unseal"], &[&keys[3]]);
     let out = target.bao_json(&["operator", "unseal"], &[&keys[4]]);
     assert_eq!(out["sealed"], false);
@@ -243,7 +259,14 @@ async fn status_and_operator_lifecycle() {
     let (code, out, _) = target.bao(&["status", "-format=json"]);
     assert_eq!(code, 0, "{out}");
     let status: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((status["sealed"].clone(), status["t"].clone(), status["n"].clone()), (Value::Bool(false), Value::from(3), Value::from(5)));
+    assert_eq!(
+        (
+            status["sealed"].clone(),
+            status["t"].clone(),
+            status["n"].clone()
+        ),
+        (Value::Bool(false), Value::from(3), Value::from(5))
+    );
 
     target.bao_ok(&["operator", "seal"]);
     let (code, _, _) = target.bao(&["kv", "list", "secret/"]);
@@ -259,7 +282,10 @@ async fn kv_v2_round_trip() {
         return;
     }
     let t = Target::dev().await;
-    let put = t.bao_json(&["kv", "put"], &["secret/app/db", "user=admin", "password=s3cret"]);
+    let put = t.bao_json(
+        &["kv", "put"],
+        &["secret/app/db", "user=admin", "password=s3cret"],
+    );
     assert_eq!(put["data"]["version"], 1);
     let got = t.bao_json(&["kv", "get"], &["secret/app/db"]);
     assert_eq!(got["data"]["data"]["password"], "s3cret");
@@ -270,7 +296,13 @@ async fn kv_v2_round_trip() {
     let patched = t.bao_json(&["kv", "patch"], &["secret/app/db", "password=rotated"]);
     assert_eq!(patched["data"]["version"], 2);
     let got = t.bao_json(&["kv", "get"], &["secret/app/db"]);
-    assert_eq!((got["data"]["data"]["user"].clone(), got["data"]["data"]["password"].clone()), ("admin".into(), "rotated".into()));
+    assert_eq!(
+        (
+            got["data"]["data"]["user"].clone(),
+            got["data"]["data"]["password"].clone()
+        ),
+        ("admin".into(), "rotated".into())
+    );
     let v1 = t.bao_json(&["kv", "get"], &["-version=1", "secret/app/db"]);
     assert_eq!(v1["data"]["data"]["password"], "s3cret");
 
@@ -281,7 +313,14 @@ async fn kv_v2_round_trip() {
     let meta = t.bao_json(&["kv", "metadata", "get"], &["secret/app/db"]);
     assert_eq!(meta["data"]["current_version"], 2);
     assert!(meta["data"]["versions"]["1"].is_object());
-    t.bao_ok(&["kv", "metadata", "put", "-max-versions=5", "-custom-metadata=owner=team-a", "secret/app/db"]);
+    t.bao_ok(&[
+        "kv",
+        "metadata",
+        "put",
+        "-max-versions=5",
+        "-custom-metadata=owner=team-a",
+        "secret/app/db",
+    ]);
     let meta = t.bao_json(&["kv", "metadata", "get"], &["secret/app/db"]);
     assert_eq!(meta["data"]["max_versions"], 5);
     assert_eq!(meta["data"]["custom_metadata"]["owner"], "team-a");
@@ -309,7 +348,14 @@ async fn kv_v1_and_secrets_engines() {
     }
     let t = Target::dev().await;
     t.bao_ok(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
-    t.bao_ok(&["secrets", "enable", "-path=kv2", "-version=2", "-description=team store", "kv"]);
+    t.bao_ok(&[
+        "secrets",
+        "enable",
+        "-path=kv2",
+        "-version=2",
+        "-description=team store",
+        "kv",
+    ]);
     let mounts = t.bao_json(&["secrets", "list"], &[]);
     assert_eq!(mounts["kv1/"]["type"], "kv");
     assert_eq!(mounts["kv2/"]["options"]["version"], "2");
@@ -336,30 +382,49 @@ async fn policies_and_tokens() {
     }
     let t = Target::dev().await;
     let policy_file = t.dir.join("reader.hcl");
-    std::fs::write(&policy_file, "path \"secret/data/app/*\" {\n  capabilities = [\"read\"]\n}\n").unwrap();
+    std::fs::write(
+        &policy_file,
+        "path \"secret/data/app/*\" {\n  capabilities = [\"read\"]\n}\n",
+    )
+    .unwrap();
     t.bao_ok(&["policy", "write", "reader", policy_file.to_str().unwrap()]);
     let list = t.bao_json(&["policy", "list"], &[]);
-    assert!(list.as_array().unwrap().contains(&Value::from("reader")), "{list}");
+    assert!(
+        list.as_array().unwrap().contains(&Value::from("reader")),
+        "{list}"
+    );
     let read = t.bao_ok(&["policy", "read", "reader"]);
     assert!(read.contains("secret/data/app/*"), "{read}");
 
     t.bao_ok(&["kv", "put", "secret/app/cfg", "x=1"]);
     t.bao_ok(&["kv", "put", "secret/other/cfg", "x=2"]);
     let created = t.bao_json(&["token", "create"], &["-policy=reader", "-ttl=1h"]);
-    let token = created["auth"]["client_token"].as_str().unwrap().to_string();
-    assert_eq!(created["auth"]["policies"], serde_json::json!(["default", "reader"]));
+    let token = created["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        created["auth"]["policies"],
+        serde_json::json!(["default", "reader"])
+    );
 
     let user = t.cli_as(&token);
     let got = user.bao_json(&["kv", "get"], &["secret/app/cfg"]);
     assert_eq!(got["data"]["data"]["x"], "1");
     let (code, _, err) = user.bao(&["kv", "get", "secret/other/cfg"]);
     assert_eq!(code, 2, "denied: {err}");
-    assert!(err.contains("permission denied") || err.contains("403"), "{err}");
+    assert!(
+        err.contains("permission denied") || err.contains("403"),
+        "{err}"
+    );
     let caps = t.bao_ok(&["token", "capabilities", &token, "secret/data/app/cfg"]);
     assert_eq!(caps.trim(), "read");
 
     let lookup = t.bao_json(&["token", "lookup"], &[&token]);
-    assert_eq!(lookup["data"]["policies"], serde_json::json!(["default", "reader"]));
+    assert_eq!(
+        lookup["data"]["policies"],
+        serde_json::json!(["default", "reader"])
+    );
     t.bao_ok(&["token", "renew", &token]);
     t.bao_ok(&["token", "revoke", &token]);
     let (code, _, _) = user.bao(&["kv", "get", "secret/app/cfg"]);
@@ -369,4 +434,3 @@ async fn policies_and_tokens() {
     let list = t.bao_json(&["policy", "list"], &[]);
     assert!(!list.as_array().unwrap().contains(&Value::from("reader")));
 }
-

@@ -20,7 +20,10 @@ async fn acknowledged_writes_survive_kill_9() {
     let mut server = TestServer::start().await;
     let (status, body) = server
         .api
-        .post("sys/mounts/secret", json!({"type": "kv", "options": {"version": "2"}}))
+        .post(
+            "sys/mounts/secret",
+            json!({"type": "kv", "options": {"version": "2"}}),
+        )
         .await;
     assert_eq!(status, 204, "{body}");
     let pid = server.pid().expect("server running");
@@ -45,7 +48,9 @@ async fn acknowledged_writes_survive_kill_9() {
                         Ok(Some(200)) => {
                             acked.lock().unwrap().insert(key, value);
                             if count.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER_ACKS {
-                                let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+                                let _ = std::process::Command::new("kill")
+                                    .args(["-9", &pid.to_string()])
+                                    .status();
                             }
                         }
                         _ => return,
@@ -59,7 +64,11 @@ async fn acknowledged_writes_survive_kill_9() {
     }
     server.kill9();
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= KILL_AFTER_ACKS, "only {} writes acknowledged", acked.len());
+    assert!(
+        acked.len() >= KILL_AFTER_ACKS,
+        "only {} writes acknowledged",
+        acked.len()
+    );
 
     server.spawn().await;
     server.unseal().await;
@@ -70,7 +79,13 @@ async fn acknowledged_writes_survive_kill_9() {
             missing.push(key.clone());
         }
     }
-    assert!(missing.is_empty(), "{} of {} acknowledged writes lost: {:?}", missing.len(), acked.len(), &missing[..missing.len().min(10)]);
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged writes lost: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(10)]
+    );
 }
 
 /// One write; `None` when the server is gone.

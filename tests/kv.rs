@@ -10,7 +10,10 @@ use serde_json::json;
 async fn kv2(server: &TestServer, path: &str) {
     let (status, body) = server
         .api
-        .post(&format!("sys/mounts/{path}"), json!({"type": "kv", "options": {"version": "2"}}))
+        .post(
+            &format!("sys/mounts/{path}"),
+            json!({"type": "kv", "options": {"version": "2"}}),
+        )
         .await;
     assert_eq!(status, 204, "{body}");
 }
@@ -20,16 +23,24 @@ async fn v2_versions_cas_and_soft_delete() {
     let server = TestServer::start().await;
     kv2(&server, "secret").await;
     let api = &server.api;
-    let (status, body) = api.post("secret/data/app", json!({"data": {"k": "v1"}})).await;
+    let (status, body) = api
+        .post("secret/data/app", json!({"data": {"k": "v1"}}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["version"], 1);
     assert_eq!(body["data"]["deletion_time"], "");
     let (status, body) = api
-        .post("secret/data/app", json!({"data": {"k": "v2"}, "options": {"cas": 0}}))
+        .post(
+            "secret/data/app",
+            json!({"data": {"k": "v2"}, "options": {"cas": 0}}),
+        )
         .await;
     assert_eq!(status, 400, "cas 0 on an existing key: {body}");
     let (status, body) = api
-        .post("secret/data/app", json!({"data": {"k": "v2"}, "options": {"cas": 1}}))
+        .post(
+            "secret/data/app",
+            json!({"data": {"k": "v2"}, "options": {"cas": 1}}),
+        )
         .await;
     assert_eq!((status, body["data"]["version"].clone()), (200, json!(2)));
 
@@ -40,7 +51,9 @@ async fn v2_versions_cas_and_soft_delete() {
     let (_, body) = api.get("secret/data/app?version=1").await;
     assert_eq!(body["data"]["data"]["k"], "v1");
 
-    let (status, body) = api.patch("secret/data/app", json!({"data": {"extra": "x"}})).await;
+    let (status, body) = api
+        .patch("secret/data/app", json!({"data": {"extra": "x"}}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let (_, body) = api.get("secret/data/app").await;
     assert_eq!(body["data"]["data"], json!({"k": "v2", "extra": "x"}));
@@ -48,19 +61,41 @@ async fn v2_versions_cas_and_soft_delete() {
     assert_eq!(api.delete("secret/data/app").await.0, 204);
     let (status, body) = api.get("secret/data/app").await;
     assert_eq!(status, 404, "deleted version: {body}");
-    assert!(body["data"]["metadata"]["deletion_time"].as_str().is_some_and(|t| !t.is_empty()), "404 carries the envelope: {body}");
-    assert_eq!(api.post("secret/undelete/app", json!({"versions": [3]})).await.0, 204);
+    assert!(
+        body["data"]["metadata"]["deletion_time"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "404 carries the envelope: {body}"
+    );
+    assert_eq!(
+        api.post("secret/undelete/app", json!({"versions": [3]}))
+            .await
+            .0,
+        204
+    );
     assert_eq!(api.get("secret/data/app").await.0, 200);
-    assert_eq!(api.post("secret/destroy/app", json!({"versions": [1]})).await.0, 204);
+    assert_eq!(
+        api.post("secret/destroy/app", json!({"versions": [1]}))
+            .await
+            .0,
+        204
+    );
     let (_, body) = api.get("secret/metadata/app").await;
     assert_eq!(body["data"]["versions"]["1"]["destroyed"], true);
     assert_eq!(body["data"]["current_version"], 3);
 
     let (status, body) = api.list("secret/metadata/").await;
-    assert_eq!((status, body["data"]["keys"].clone()), (200, json!(["app"])));
+    assert_eq!(
+        (status, body["data"]["keys"].clone()),
+        (200, json!(["app"]))
+    );
     assert_eq!(api.delete("secret/metadata/app").await.0, 204);
     assert_eq!(api.get("secret/data/app").await.0, 404);
-    assert_eq!(api.list("secret/metadata/").await.0, 404, "an empty list is a 404");
+    assert_eq!(
+        api.list("secret/metadata/").await.0,
+        404,
+        "an empty list is a 404"
+    );
 }
 
 #[tokio::test]
@@ -68,11 +103,19 @@ async fn v2_create_versus_update_is_decided_by_existence() {
     let server = TestServer::start().await;
     kv2(&server, "secret").await;
     let api = &server.api;
-    api.write_policy("create-only", "path \"secret/data/*\" { capabilities = [\"create\", \"read\"] }").await;
+    api.write_policy(
+        "create-only",
+        "path \"secret/data/*\" { capabilities = [\"create\", \"read\"] }",
+    )
+    .await;
     let user = api.with_token(&api.token_with_policies(&["create-only"]).await);
-    let (status, body) = user.post("secret/data/new", json!({"data": {"a": "1"}})).await;
+    let (status, body) = user
+        .post("secret/data/new", json!({"data": {"a": "1"}}))
+        .await;
     assert_eq!(status, 200, "creating is allowed: {body}");
-    let (status, _) = user.post("secret/data/new", json!({"data": {"a": "2"}})).await;
+    let (status, _) = user
+        .post("secret/data/new", json!({"data": {"a": "2"}}))
+        .await;
     assert_eq!(status, 403, "updating an existing secret needs update");
     let (_, body) = user.get("secret/data/new").await;
     assert_eq!(body["data"]["data"]["a"], "1");
@@ -82,7 +125,10 @@ async fn v2_create_versus_update_is_decided_by_existence() {
 async fn v1_and_cubbyhole() {
     let server = TestServer::start().await;
     let api = &server.api;
-    assert_eq!(api.post("sys/mounts/kv1", json!({"type": "kv"})).await.0, 204);
+    assert_eq!(
+        api.post("sys/mounts/kv1", json!({"type": "kv"})).await.0,
+        204
+    );
     assert_eq!(api.post("kv1/a/b", json!({"x": 1, "y": "z"})).await.0, 204);
     let (status, body) = api.get("kv1/a/b").await;
     assert_eq!(status, 200);
@@ -96,14 +142,21 @@ async fn v1_and_cubbyhole() {
     let two = api.with_token(&api.token_with_policies(&["default"]).await);
     assert_eq!(one.post("cubbyhole/mine", json!({"s": "1"})).await.0, 204);
     assert_eq!(one.get("cubbyhole/mine").await.1["data"]["s"], "1");
-    assert_eq!(two.get("cubbyhole/mine").await.0, 404, "cubbyholes are per token");
+    assert_eq!(
+        two.get("cubbyhole/mine").await.0,
+        404,
+        "cubbyholes are per token"
+    );
 }
 
 #[tokio::test]
 async fn secrets_survive_restart() {
     let mut server = TestServer::start().await;
     kv2(&server, "secret").await;
-    server.api.post("secret/data/keep", json!({"data": {"k": "v"}})).await;
+    server
+        .api
+        .post("secret/data/keep", json!({"data": {"k": "v"}}))
+        .await;
     server.restart().await;
     let (status, body) = server.api.get("secret/data/keep").await;
     assert_eq!(status, 200);

@@ -21,7 +21,10 @@ async fn crud_on_both_apis() {
     assert_eq!((status, body["rules"].clone()), (200, json!(hcl)));
     let (status, body) = api.list("sys/policies/acl").await;
     assert_eq!(status, 200);
-    assert_eq!(body["data"]["keys"], json!(["app-reader", "default", "root"]));
+    assert_eq!(
+        body["data"]["keys"],
+        json!(["app-reader", "default", "root"])
+    );
     let (_, body) = api.get("sys/policy").await;
     assert_eq!(body["policies"], json!(["app-reader", "default", "root"]));
     let (status, _) = api.put("sys/policy/legacy", json!({"rules": hcl})).await;
@@ -36,7 +39,12 @@ async fn crud_on_both_apis() {
 async fn builtin_policies_are_protected() {
     let server = TestServer::start().await;
     let api = &server.api;
-    let (status, _) = api.put("sys/policies/acl/root", json!({"policy": "path \"*\" {capabilities=[\"read\"]}"})).await;
+    let (status, _) = api
+        .put(
+            "sys/policies/acl/root",
+            json!({"policy": "path \"*\" {capabilities=[\"read\"]}"}),
+        )
+        .await;
     assert_eq!(status, 400);
     let (status, _) = api.delete("sys/policies/acl/default").await;
     assert_eq!(status, 400);
@@ -44,7 +52,10 @@ async fn builtin_policies_are_protected() {
     assert_eq!(status, 400);
     let (status, body) = api.get("sys/policies/acl/default").await;
     assert_eq!(status, 200);
-    assert!(body["data"]["policy"].as_str().unwrap().contains("auth/token/lookup-self"));
+    assert!(body["data"]["policy"]
+        .as_str()
+        .unwrap()
+        .contains("auth/token/lookup-self"));
 }
 
 #[tokio::test]
@@ -56,9 +67,14 @@ async fn invalid_policies_are_rejected_and_nothing_is_stored() {
         "path \"a\" { capabilities = [\"read\"] ",
         "this is not hcl",
     ] {
-        let (status, body) = api.put("sys/policies/acl/bad", json!({"policy": bad})).await;
+        let (status, body) = api
+            .put("sys/policies/acl/bad", json!({"policy": bad}))
+            .await;
         assert_eq!(status, 400, "{bad}: {body}");
-        assert!(body["errors"][0].as_str().unwrap().contains("policy"), "{body}");
+        assert!(
+            body["errors"][0].as_str().unwrap().contains("policy"),
+            "{body}"
+        );
     }
     let (status, _) = api.put("sys/policies/acl/bad", json!({})).await;
     assert_eq!(status, 400);
@@ -68,7 +84,7 @@ async fn invalid_policies_are_rejected_and_nothing_is_stored() {
 
 async fn token_for(api: &Api, name: &str, hcl: &str) -> Api {
     api.write_policy(name, hcl).await;
-    let token = api.token_with_policies(&[name]).await;
+    let token = api.token_with_policies(&[name, "default"]).await;
     api.with_token(&token)
 }
 
@@ -86,18 +102,33 @@ path "secret/data/app/admin" { capabilities = ["deny"] }
     )
     .await;
     let (status, body) = user
-        .post("sys/capabilities-self", json!({"paths": ["secret/data/app/db", "secret/data/app/admin", "other"]}))
+        .post(
+            "sys/capabilities-self",
+            json!({"paths": ["secret/data/app/db", "secret/data/app/admin", "other"]}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["secret/data/app/db"], json!(["read", "update"]));
+    assert_eq!(
+        body["data"]["secret/data/app/db"],
+        json!(["read", "update"])
+    );
     assert_eq!(body["data"]["secret/data/app/admin"], json!(["deny"]));
     assert_eq!(body["data"]["other"], json!(["deny"]));
-    assert_eq!(body["secret/data/app/db"], json!(["read", "update"]), "repeated at top level");
+    assert_eq!(
+        body["secret/data/app/db"],
+        json!(["read", "update"]),
+        "repeated at top level"
+    );
     let (_, body) = api
-        .post("sys/capabilities", json!({"token": user.token, "path": "secret/data/app/x"}))
+        .post(
+            "sys/capabilities",
+            json!({"token": user.token, "path": "secret/data/app/x"}),
+        )
         .await;
     assert_eq!(body["data"]["capabilities"], json!(["read", "update"]));
-    let (_, body) = api.post("sys/capabilities-self", json!({"path": "anything"})).await;
+    let (_, body) = api
+        .post("sys/capabilities-self", json!({"path": "anything"}))
+        .await;
     assert_eq!(body["data"]["capabilities"], json!(["root"]));
 }
 
@@ -117,22 +148,46 @@ path "sys/+/acl/prio" { capabilities = ["deny"] }
 "#,
     )
     .await;
-    api.write_policy("open", "path \"x\" { capabilities = [\"read\"] }").await;
-    api.write_policy("secret-one", "path \"x\" { capabilities = [\"read\"] }").await;
-    assert_eq!(user.get("sys/policies/acl/open").await.0, 200, "glob grants");
-    assert_eq!(user.get("sys/policies/acl/secret-one").await.0, 403, "longer glob denies");
-    assert_eq!(user.get("sys/policies/acl/default").await.0, 403, "exact path wins");
+    api.write_policy("open", "path \"x\" { capabilities = [\"read\"] }")
+        .await;
+    api.write_policy("secret-one", "path \"x\" { capabilities = [\"read\"] }")
+        .await;
+    assert_eq!(
+        user.get("sys/policies/acl/open").await.0,
+        200,
+        "glob grants"
+    );
+    assert_eq!(
+        user.get("sys/policies/acl/secret-one").await.0,
+        403,
+        "longer glob denies"
+    );
+    assert_eq!(
+        user.get("sys/policies/acl/default").await.0,
+        403,
+        "exact path wins"
+    );
     assert_eq!(user.get("sys/mounts").await.0, 200);
     assert_eq!(user.get("sys/auth").await.0, 403, "no rule, no access");
-    assert_eq!(user.put("sys/policies/acl/open", json!({"policy": "path \"y\" {capabilities=[\"read\"]}"})).await.0, 403);
+    assert_eq!(
+        user.put(
+            "sys/policies/acl/open",
+            json!({"policy": "path \"y\" {capabilities=[\"read\"]}"})
+        )
+        .await
+        .0,
+        403
+    );
 }
 
 #[tokio::test]
 async fn deny_in_any_policy_wins() {
     let server = TestServer::start().await;
     let api = &server.api;
-    api.write_policy("grant", "path \"sys/mounts\" { capabilities = [\"read\"] }").await;
-    api.write_policy("deny", "path \"sys/mounts\" { capabilities = [\"deny\"] }").await;
+    api.write_policy("grant", "path \"sys/mounts\" { capabilities = [\"read\"] }")
+        .await;
+    api.write_policy("deny", "path \"sys/mounts\" { capabilities = [\"deny\"] }")
+        .await;
     let both = api.token_with_policies(&["grant", "deny"]).await;
     let grant = api.token_with_policies(&["grant"]).await;
     assert_eq!(api.with_token(&grant).get("sys/mounts").await.0, 200);
@@ -143,9 +198,19 @@ async fn deny_in_any_policy_wins() {
 async fn sudo_paths_need_sudo() {
     let server = TestServer::start().await;
     let api = &server.api;
-    let plain = token_for(api, "rot", "path \"sys/rotate\" { capabilities = [\"update\"] }").await;
+    let plain = token_for(
+        api,
+        "rot",
+        "path \"sys/rotate\" { capabilities = [\"update\"] }",
+    )
+    .await;
     assert_eq!(plain.put("sys/rotate", json!({})).await.0, 403);
-    let sudo = token_for(api, "rot-sudo", "path \"sys/rotate\" { capabilities = [\"update\", \"sudo\"] }").await;
+    let sudo = token_for(
+        api,
+        "rot-sudo",
+        "path \"sys/rotate\" { capabilities = [\"update\", \"sudo\"] }",
+    )
+    .await;
     assert_eq!(sudo.put("sys/rotate", json!({})).await.0, 204);
 }
 
@@ -174,9 +239,13 @@ path "auth/token/create" {
     assert_eq!(status, 200, "{body}");
     let (status, _) = user.post("auth/token/create", json!({"ttl": "5h"})).await;
     assert_eq!(status, 403, "value not in the allowed list");
-    let (status, _) = user.post("auth/token/create", json!({"ttl": "1h", "num_uses": 3})).await;
+    let (status, _) = user
+        .post("auth/token/create", json!({"ttl": "1h", "num_uses": 3}))
+        .await;
     assert_eq!(status, 403, "denied parameter");
-    let (status, _) = user.post("auth/token/create", json!({"display_name": "x"})).await;
+    let (status, _) = user
+        .post("auth/token/create", json!({"display_name": "x"}))
+        .await;
     assert_eq!(status, 403, "parameter not in allowed_parameters");
 }
 
@@ -213,8 +282,17 @@ async fn example_policies_load_and_decide() {
     assert_eq!(body["data"]["auth/token/create"], json!(["update"]));
     let admin = api.token_with_policies(&["admin"]).await;
     let (_, body) = api
-        .post("sys/capabilities", json!({"token": admin, "paths": ["sys/policies/acl/x", "sys/mounts/kv"]}))
+        .post(
+            "sys/capabilities",
+            json!({"token": admin, "paths": ["sys/policies/acl/x", "sys/mounts/kv"]}),
+        )
         .await;
-    assert!(body["data"]["sys/policies/acl/x"].as_array().unwrap().contains(&json!("update")));
-    assert!(body["data"]["sys/mounts/kv"].as_array().unwrap().contains(&json!("create")));
+    assert!(body["data"]["sys/policies/acl/x"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("update")));
+    assert!(body["data"]["sys/mounts/kv"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("create")));
 }

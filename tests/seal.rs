@@ -33,7 +33,10 @@ async fn shamir_five_shares_threshold_three() {
     let api = server.api.clone();
     let (status, body) = api.get("sys/seal-status").await;
     assert_eq!(status, 200);
-    assert_eq!((body["t"].clone(), body["n"].clone(), body["sealed"].clone()), (json!(3), json!(5), json!(false)));
+    assert_eq!(
+        (body["t"].clone(), body["n"].clone(), body["sealed"].clone()),
+        (json!(3), json!(5), json!(false))
+    );
 
     let (status, _) = api.put("sys/seal", json!({})).await;
     assert_eq!(status, 204);
@@ -47,7 +50,10 @@ async fn shamir_five_shares_threshold_three() {
 
     // Two shares: progress, still sealed. The same share twice is refused.
     let (_, body) = api.put("sys/unseal", json!({"key": server.keys[4]})).await;
-    assert_eq!((body["progress"].clone(), body["sealed"].clone()), (json!(1), json!(true)));
+    assert_eq!(
+        (body["progress"].clone(), body["sealed"].clone()),
+        (json!(1), json!(true))
+    );
     let nonce = body["nonce"].as_str().unwrap().to_string();
     assert!(!nonce.is_empty());
     let (status, body) = api.put("sys/unseal", json!({"key": server.keys[4]})).await;
@@ -56,7 +62,10 @@ async fn shamir_five_shares_threshold_three() {
     assert_eq!(body["progress"], 2);
     // Reset forgets progress.
     let (_, body) = api.put("sys/unseal", json!({"reset": true})).await;
-    assert_eq!((body["progress"].clone(), body["sealed"].clone()), (json!(0), json!(true)));
+    assert_eq!(
+        (body["progress"].clone(), body["sealed"].clone()),
+        (json!(0), json!(true))
+    );
 
     // Any three shares unseal (base64 form accepted too).
     let (_, body) = api.put("sys/unseal", json!({"key": server.keys[0]})).await;
@@ -87,9 +96,14 @@ async fn wrong_key_is_rejected_and_vault_stays_sealed() {
     let (status, body) = api.put("sys/unseal", json!({"key": bogus})).await;
     assert_eq!(status, 400, "{body}");
     let (_, body) = api.get("sys/seal-status").await;
-    assert_eq!((body["sealed"].clone(), body["progress"].clone()), (json!(true), json!(0)));
+    assert_eq!(
+        (body["sealed"].clone(), body["progress"].clone()),
+        (json!(true), json!(0))
+    );
     // Malformed keys are a 400 and change nothing.
-    let (status, _) = api.put("sys/unseal", json!({"key": "not base64 or hex!"})).await;
+    let (status, _) = api
+        .put("sys/unseal", json!({"key": "not base64 or hex!"}))
+        .await;
     assert_eq!(status, 400);
     let (status, _) = api.put("sys/unseal", json!({})).await;
     assert_eq!(status, 400);
@@ -105,15 +119,31 @@ async fn init_twice_and_bad_shares_are_refused() {
     let api = &server.api;
     for (shares, threshold) in [(3, 5), (0, 0), (3, 1), (300, 2)] {
         let (status, body) = api
-            .put("sys/init", json!({"secret_shares": shares, "secret_threshold": threshold}))
+            .put(
+                "sys/init",
+                json!({"secret_shares": shares, "secret_threshold": threshold}),
+            )
             .await;
         assert_eq!(status, 400, "{shares}/{threshold}: {body}");
     }
     let (_, body) = api.get("sys/init").await;
-    assert_eq!(body["initialized"], false, "a refused init must change nothing");
-    let (status, _) = api.put("sys/init", json!({"secret_shares": 1, "secret_threshold": 1})).await;
+    assert_eq!(
+        body["initialized"], false,
+        "a refused init must change nothing"
+    );
+    let (status, _) = api
+        .put(
+            "sys/init",
+            json!({"secret_shares": 1, "secret_threshold": 1}),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, body) = api.put("sys/init", json!({"secret_shares": 1, "secret_threshold": 1})).await;
+    let (status, body) = api
+        .put(
+            "sys/init",
+            json!({"secret_shares": 1, "secret_threshold": 1}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0], "Vault is already initialized");
 }
@@ -123,7 +153,11 @@ async fn seal_needs_a_privileged_token() {
     let server = TestServer::start().await;
     let (status, _) = server.api.with_token("").put("sys/seal", json!({})).await;
     assert_eq!(status, 403);
-    let (status, _) = server.api.with_token("s.bogus").put("sys/seal", json!({})).await;
+    let (status, _) = server
+        .api
+        .with_token("s.bogus")
+        .put("sys/seal", json!({}))
+        .await;
     assert_eq!(status, 403);
     let (_, body) = server.api.get("sys/seal-status").await;
     assert_eq!(body["sealed"], false);
@@ -133,7 +167,11 @@ async fn seal_needs_a_privileged_token() {
 async fn rotation_adds_a_term_and_keeps_data() {
     let mut server = TestServer::start().await;
     let api = server.api.clone();
-    api.write_policy("before-rotation", "path \"a/*\" { capabilities = [\"read\"] }").await;
+    api.write_policy(
+        "before-rotation",
+        "path \"a/*\" { capabilities = [\"read\"] }",
+    )
+    .await;
     let (status, body) = api.get("sys/key-status").await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["term"], 1);
@@ -155,18 +193,28 @@ async fn storage_holds_no_plaintext() {
     let marker = "plaintext-marker-7f3a9c";
     server
         .api
-        .write_policy("marker", &format!("# {marker}\npath \"x/*\" {{ capabilities = [\"read\"] }}"))
+        .write_policy(
+            "marker",
+            &format!("# {marker}\npath \"x/*\" {{ capabilities = [\"read\"] }}"),
+        )
         .await;
     let (_, body) = server
         .api
-        .post("auth/token/create", json!({"display_name": marker, "meta": {"m": marker}}))
+        .post(
+            "auth/token/create",
+            json!({"display_name": marker, "meta": {"m": marker}}),
+        )
         .await;
     let token = body["auth"]["client_token"].as_str().unwrap().to_string();
     server.stop();
     let mut found = Vec::new();
     for entry in walk(&server.dir.join("data")) {
         let bytes = std::fs::read(&entry).unwrap();
-        for needle in [marker.as_bytes(), token.as_bytes(), server.api.token.as_bytes()] {
+        for needle in [
+            marker.as_bytes(),
+            token.as_bytes(),
+            server.api.token.as_bytes(),
+        ] {
             if bytes.windows(needle.len()).any(|w| w == needle) {
                 found.push(entry.display().to_string());
             }

@@ -40,16 +40,28 @@ async fn create_lookup_renew_revoke() {
     assert!(data["expire_time"].is_string());
 
     let (status, body) = api.post("auth/token/lookup", json!({"token": token})).await;
-    assert_eq!((status, body["data"]["accessor"].clone()), (200, json!(accessor)));
-    let (status, body) = api.post("auth/token/lookup-accessor", json!({"accessor": accessor})).await;
+    assert_eq!(
+        (status, body["data"]["accessor"].clone()),
+        (200, json!(accessor))
+    );
+    let (status, body) = api
+        .post("auth/token/lookup-accessor", json!({"accessor": accessor}))
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(body["data"]["id"], "", "accessor lookups never reveal the token");
+    assert_eq!(
+        body["data"]["id"], "",
+        "accessor lookups never reveal the token"
+    );
 
-    let (status, body) = user.post("auth/token/renew-self", json!({"increment": "2h"})).await;
+    let (status, body) = user
+        .post("auth/token/renew-self", json!({"increment": "2h"}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["auth"]["lease_duration"], 7200);
 
-    let (status, _) = api.post("auth/token/revoke-accessor", json!({"accessor": accessor})).await;
+    let (status, _) = api
+        .post("auth/token/revoke-accessor", json!({"accessor": accessor}))
+        .await;
     assert_eq!(status, 204);
     let (status, _) = user.get("auth/token/lookup-self").await;
     assert_eq!(status, 403);
@@ -61,19 +73,33 @@ async fn create_lookup_renew_revoke() {
 async fn revoking_a_parent_revokes_children_but_not_orphans() {
     let server = TestServer::start().await;
     let api = &server.api;
+    api.write_policy(
+        "p",
+        "path \"auth/token/create\" { capabilities = [\"update\"] }",
+    )
+    .await;
     let parent = api.token_with_policies(&["default", "p"]).await;
     let parent_api = api.with_token(&parent);
-    let (status, body) = parent_api.post("auth/token/create", json!({"policies": ["p"]})).await;
+    let (status, body) = parent_api
+        .post("auth/token/create", json!({"policies": ["p"]}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let child = body["auth"]["client_token"].as_str().unwrap().to_string();
-    let (_, body) = api.with_token(&child).post("auth/token/create", json!({})).await;
+    let (_, body) = api
+        .with_token(&child)
+        .post("auth/token/create", json!({}))
+        .await;
     let grandchild = body["auth"]["client_token"].as_str().unwrap().to_string();
-    let (status, body) = api.post("auth/token/create-orphan", json!({"policies": ["p"]})).await;
+    let (status, body) = api
+        .post("auth/token/create-orphan", json!({"policies": ["p"]}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let orphan = body["auth"]["client_token"].as_str().unwrap().to_string();
     assert_eq!(body["auth"]["orphan"], true);
 
-    let (status, _) = api.post("auth/token/revoke", json!({"token": parent})).await;
+    let (status, _) = api
+        .post("auth/token/revoke", json!({"token": parent}))
+        .await;
     assert_eq!(status, 204);
     for t in [&parent, &child, &grandchild] {
         let (status, _) = api.with_token(t).get("auth/token/lookup-self").await;
@@ -87,10 +113,20 @@ async fn revoking_a_parent_revokes_children_but_not_orphans() {
 async fn revoke_orphan_keeps_children() {
     let server = TestServer::start().await;
     let api = &server.api;
-    let parent = api.token_with_policies(&["default"]).await;
-    let (_, body) = api.with_token(&parent).post("auth/token/create", json!({})).await;
+    api.write_policy(
+        "creator",
+        "path \"auth/token/create\" { capabilities = [\"update\"] }",
+    )
+    .await;
+    let parent = api.token_with_policies(&["default", "creator"]).await;
+    let (_, body) = api
+        .with_token(&parent)
+        .post("auth/token/create", json!({}))
+        .await;
     let child = body["auth"]["client_token"].as_str().unwrap().to_string();
-    let (status, _) = api.post("auth/token/revoke-orphan", json!({"token": parent})).await;
+    let (status, _) = api
+        .post("auth/token/revoke-orphan", json!({"token": parent}))
+        .await;
     assert_eq!(status, 204);
     let (status, body) = api.with_token(&child).get("auth/token/lookup-self").await;
     assert_eq!(status, 200);
@@ -101,6 +137,11 @@ async fn revoke_orphan_keeps_children() {
 async fn children_cannot_escalate_policies() {
     let server = TestServer::start().await;
     let api = &server.api;
+    api.write_policy(
+        "a",
+        "path \"auth/token/create\" { capabilities = [\"update\"] }",
+    )
+    .await;
     let limited = api.token_with_policies(&["default", "a"]).await;
     let (status, body) = api
         .with_token(&limited)
@@ -124,7 +165,10 @@ async fn use_limit_is_enforced() {
     let server = TestServer::start().await;
     let api = &server.api;
     let (_, body) = api
-        .post("auth/token/create", json!({"policies": ["default"], "num_uses": 2}))
+        .post(
+            "auth/token/create",
+            json!({"policies": ["default"], "num_uses": 2}),
+        )
         .await;
     let token = body["auth"]["client_token"].as_str().unwrap().to_string();
     let user = api.with_token(&token);
@@ -138,7 +182,10 @@ async fn expired_tokens_are_rejected_at_once() {
     let server = TestServer::start().await;
     let api = &server.api;
     let (_, body) = api
-        .post("auth/token/create", json!({"policies": ["default"], "ttl": "1s"}))
+        .post(
+            "auth/token/create",
+            json!({"policies": ["default"], "ttl": "1s"}),
+        )
         .await;
     let token = body["auth"]["client_token"].as_str().unwrap().to_string();
     let accessor = body["auth"]["accessor"].as_str().unwrap().to_string();
@@ -147,7 +194,9 @@ async fn expired_tokens_are_rejected_at_once() {
     assert_eq!(status, 403);
     // The sweeper removes it from storage too.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (status, _) = api.post("auth/token/lookup-accessor", json!({"accessor": accessor})).await;
+    let (status, _) = api
+        .post("auth/token/lookup-accessor", json!({"accessor": accessor}))
+        .await;
     assert_eq!(status, 400);
 }
 
@@ -176,9 +225,15 @@ async fn renew_is_capped_by_explicit_max_ttl() {
 async fn a_token_without_policies_gets_nothing() {
     let server = TestServer::start().await;
     let api = &server.api;
-    let token = api.token_with_policies(&[]).await;
+    // A policy name that does not exist contributes nothing.
+    let token = api.token_with_policies(&["no-such-policy"]).await;
     let user = api.with_token(&token);
-    for path in ["sys/mounts", "secret/data/x", "sys/policies/acl/default", "auth/token/lookup-self"] {
+    for path in [
+        "sys/mounts",
+        "secret/data/x",
+        "sys/policies/acl/default",
+        "auth/token/lookup-self",
+    ] {
         let (status, body) = user.get(path).await;
         assert_eq!(status, 403, "{path}: {body}");
         assert_eq!(body["errors"][0], "permission denied");
@@ -200,7 +255,10 @@ async fn token_roles_shape_tokens() {
     assert_eq!(status, 200);
     assert_eq!(body["data"]["allowed_policies"], json!(["deploy"]));
     let (status, body) = api.list("auth/token/roles").await;
-    assert_eq!((status, body["data"]["keys"].clone()), (200, json!(["deployer"])));
+    assert_eq!(
+        (status, body["data"]["keys"].clone()),
+        (200, json!(["deployer"]))
+    );
     let (status, body) = api.post("auth/token/create/deployer", json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["auth"]["policies"], json!(["default", "deploy"]));
@@ -221,7 +279,11 @@ async fn tokens_survive_restart() {
     let mut server = TestServer::start().await;
     let token = server.api.token_with_policies(&["default"]).await;
     server.restart().await;
-    let (status, _) = server.api.with_token(&token).get("auth/token/lookup-self").await;
+    let (status, _) = server
+        .api
+        .with_token(&token)
+        .get("auth/token/lookup-self")
+        .await;
     assert_eq!(status, 200);
 }
 

@@ -11,9 +11,15 @@ fn main() -> anyhow::Result<()> {
         };
         match name.as_str() {
             "dev" => options.dev = true,
-            "config" => options.config_path = value.or_else(|| iter.next().cloned()).map(Into::into),
-            "dev-root-token-id" => options.dev_root_token_id = value.or_else(|| iter.next().cloned()),
-            "dev-listen-address" => options.dev_listen_address = value.or_else(|| iter.next().cloned()),
+            "config" => {
+                options.config_path = value.or_else(|| iter.next().cloned()).map(Into::into)
+            }
+            "dev-root-token-id" => {
+                options.dev_root_token_id = value.or_else(|| iter.next().cloned())
+            }
+            "dev-listen-address" => {
+                options.dev_listen_address = value.or_else(|| iter.next().cloned())
+            }
             other => anyhow::bail!("unknown flag {other}"),
         }
     }

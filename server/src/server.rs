@@ -9,7 +9,7 @@ use base64::Engine as _;
 
 use crate::config::{Config, LogFormat, LogLevel, Storage};
 use crate::core::{Core, CoreSettings};
-use crate::http::{AppState, TlsFiles};
+use crate::http::AppState;
 use crate::storage::Backend;
 
 /// What `cofre server` was asked to do, as parsed by the CLI.
@@ -39,9 +39,14 @@ pub enum StartError {
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
     #[error("cannot listen on {address}: {source}")]
-    Listen { address: String, source: std::io::Error },
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    Tls(String),
     #[error("dev-mode initialisation failed: {0}")]
     DevInit(String),
     #[error("{0}")]
@@ -70,29 +75,34 @@ pub async fn run_from_cli(options: ServerOptions) -> Result<(), StartError> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    let address = config
-        .listeners
-        .first()
-        .map(|l| l.address.clone())
-        .ok_or_else(|| StartError::Unsupported("the configuration has no listener".into()))?;
-    let listener = std::net::TcpListener::bind(&address).map_err(|source| StartError::Listen {
-        address: address.clone(),
-        source,
-    })?;
+    let mut listeners = Vec::new();
+    for listener in &config.listeners {
+        let bound = std::net::TcpListener::bind(&listener.address).map_err(|source| {
+            StartError::Listen {
+                address: listener.address.clone(),
+                source,
+            }
+        })?;
+        listeners.push(bound);
+    }
     let dev = options.dev.then(|| DevOptions {
         root_token_id: options.dev_root_token_id.clone(),
     });
-    run(listener, config, dev, shutdown_signal()).await
+    run(listeners, config, dev, shutdown_signal()).await
 }
 
-/// Runs a server on `listener` with `config` until `shutdown` completes. In dev mode the
-/// vault is initialised and unsealed first, and the unseal key and root token printed.
+/// Runs a server on `listeners` (paired in order with the config's `listener` blocks, for
+/// TLS and body limits) until `shutdown` completes. In dev mode the vault is initialised
+/// and unsealed first, and the unseal key and root token printed.
 pub async fn run(
-    listener: std::net::TcpListener,
+    listeners: Vec<std::net::TcpListener>,
     config: Config,
     dev: Option<DevOptions>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    if listeners.is_empty() {
+        return Err(StartError::Unsupported("no listener to serve on".into()));
+    }
     let backend = open_storage(&config.storage)?;
     let settings = CoreSettings {
         default_lease_ttl: config.default_lease_ttl,
@@ -100,27 +110,53 @@ pub async fn run(
         dev: dev.is_some(),
     };
     let core = Arc::new(Core::new(backend, settings));
-    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let first_address = listeners[0]
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     if let Some(dev) = &dev {
-        dev_initialize(&core, dev, &address).await?;
+        dev_initialize(&core, dev, &first_address).await?;
     }
-    let first = config.listeners.first();
-    let tls = first.and_then(|l| l.tls.as_ref()).map(|t| TlsFiles {
-        cert_file: t.cert_file.clone(),
-        key_file: t.key_file.clone(),
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
     });
-    let max_request_size = first
-        .and_then(|l| l.max_request_size)
-        .unwrap_or(config.max_request_size) as usize;
-    let state = AppState {
-        core: core.clone(),
-        max_request_size,
-    };
-    tracing::info!(%address, tls = tls.is_some(), "cofre server listening");
-    let served = crate::http::serve(listener, state, tls, shutdown).await;
+    let mut servers = tokio::task::JoinSet::new();
+    for (index, listener) in listeners.into_iter().enumerate() {
+        let settings = config.listeners.get(index);
+        let tls = match settings.and_then(|l| l.tls.as_ref()) {
+            Some(tls) => Some(
+                crate::http::tls::server_config(tls).map_err(|e| StartError::Tls(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let max_request_size = settings
+            .and_then(|l| l.max_request_size)
+            .unwrap_or(config.max_request_size) as usize;
+        let state = AppState {
+            core: core.clone(),
+            max_request_size,
+        };
+        let address = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(%address, tls = tls.is_some(), "cofre server listening");
+        let mut stop = stop_rx.clone();
+        servers.spawn(crate::http::serve(listener, state, tls, async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        }));
+    }
+    let mut result = Ok(());
+    while let Some(done) = servers.join_next().await {
+        if let Ok(Err(e)) = done {
+            result = Err(StartError::Serve(e));
+        }
+    }
     core.seal().await;
     tracing::info!("cofre server stopped");
-    served.map_err(StartError::Serve)
+    result
 }
 
 fn open_storage(storage: &Storage) -> Result<Arc<dyn Backend>, StartError> {
@@ -128,7 +164,8 @@ fn open_storage(storage: &Storage) -> Result<Arc<dyn Backend>, StartError> {
         Storage::Inmem => Ok(Arc::new(crate::storage::inmem::Inmem::new())),
         Storage::Sled { path } => Ok(Arc::new(crate::storage::sled::Sled::open(path)?)),
         Storage::Postgresql { .. } => Err(StartError::Unsupported(
-            "storage \"postgresql\" is not available in this version; use \"sled\" or \"inmem\"".into(),
+            "storage \"postgresql\" is not available in this version; use \"sled\" or \"inmem\""
+                .into(),
         )),
     }
 }
@@ -165,7 +202,9 @@ fn init_logging(config: &Config) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("COFRE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sled=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match config.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Standard => builder.try_init(),
@@ -177,10 +216,11 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return interrupt.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = term.recv() => {}

@@ -46,7 +46,9 @@ impl Api {
             } else {
                 "application/json"
             };
-            req = req.header("Content-Type", content_type).body(body.to_string());
+            req = req
+                .header("Content-Type", content_type)
+                .body(body.to_string());
         }
         let resp = req.send().await.expect("server reachable");
         let status = resp.status().as_u16();
@@ -78,12 +80,13 @@ impl Api {
         self.call("DELETE", path, None).await
     }
 
-    /// Creates a token with these policies (and no default policy); returns it.
+    /// Creates a token with exactly these policies (`default` only if listed); returns it.
     pub async fn token_with_policies(&self, policies: &[&str]) -> String {
+        let no_default = !policies.contains(&"default");
         let (status, body) = self
             .post(
                 "auth/token/create",
-                json!({"policies": policies, "no_default_policy": true, "ttl": "1h"}),
+                json!({"policies": policies, "no_default_policy": no_default, "ttl": "1h"}),
             )
             .await;
         assert_eq!(status, 200, "token create failed: {body}");
@@ -93,7 +96,10 @@ impl Api {
     /// Writes a policy, asserting success.
     pub async fn write_policy(&self, name: &str, hcl: &str) {
         let (status, body) = self
-            .put(&format!("sys/policies/acl/{name}"), json!({ "policy": hcl }))
+            .put(
+                &format!("sys/policies/acl/{name}"),
+                json!({ "policy": hcl }),
+            )
             .await;
         assert_eq!(status, 204, "policy write failed: {body}");
     }
@@ -105,6 +111,8 @@ pub struct TestServer {
     pub dir: PathBuf,
     pub keys: Vec<String>,
     pub port: u16,
+    /// Extra lines for the `listener "tcp"` block (TLS settings).
+    pub listener_extra: String,
     child: Option<Child>,
 }
 
@@ -138,18 +146,24 @@ impl TestServer {
 
     /// A fresh, uninitialised server.
     pub async fn start_uninitialized() -> Self {
+        let mut server = Self::prepare();
+        server.spawn().await;
+        server
+    }
+
+    /// A server not yet started: set `listener_extra` and call [`TestServer::spawn`].
+    pub fn prepare() -> Self {
         let dir = temp_dir("cofre-e2e");
         std::fs::create_dir_all(&dir).unwrap();
         let port = free_port();
-        let mut server = TestServer {
+        TestServer {
             api: Api::new(&format!("http://127.0.0.1:{port}"), ""),
             dir,
             keys: Vec::new(),
             port,
+            listener_extra: String::new(),
             child: None,
-        };
-        server.spawn().await;
-        server
+        }
     }
 
     fn config_path(&self) -> PathBuf {
@@ -158,8 +172,13 @@ impl TestServer {
 
     /// Starts the process on the same port and data directory.
     pub async fn spawn(&mut self) {
+        let listener = if self.listener_extra.is_empty() {
+            "  tls_disable = true\n".to_string()
+        } else {
+            self.listener_extra.clone()
+        };
         let config = format!(
-            "storage \"sled\" {{\n  path = \"{}\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{}\"\n  tls_disable = true\n}}\nlog_level = \"warn\"\n",
+            "storage \"sled\" {{\n  path = \"{}\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{}\"\n{listener}}}\nlog_level = \"warn\"\n",
             self.dir.join("data").display(),
             self.port
         );
@@ -172,7 +191,11 @@ impl TestServer {
             .spawn()
             .expect("cofre binary starts");
         self.child = Some(child);
-        wait_for_http(&self.api.addr).await;
+        if self.listener_extra.is_empty() {
+            wait_for_http(&self.api.addr).await;
+        } else {
+            wait_for_port(self.port).await;
+        }
     }
 
     /// Unseals with every known key (stops when unsealed).
@@ -243,6 +266,19 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+async fn wait_for_port(port: u16) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("nothing listens on port {port}");
 }
 
 async fn wait_for_http(addr: &str) {

@@ -94,7 +94,10 @@ mod tests {
         let mut tampered = blob.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert_eq!(key(1).open("a/b", &tampered), Err(AeadError::Authentication));
+        assert_eq!(
+            key(1).open("a/b", &tampered),
+            Err(AeadError::Authentication)
+        );
         assert_eq!(key(1).open("a/b", &blob[..10]), Err(AeadError::Malformed));
     }
 

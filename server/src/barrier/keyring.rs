@@ -106,7 +106,10 @@ impl Keyring {
         let mut terms = BTreeMap::new();
         for t in stored.keys {
             let key_b64 = Zeroizing::new(t.key);
-            let decoded = Zeroizing::new(b64.decode(key_b64.as_bytes()).map_err(|_| MalformedKeyring)?);
+            let decoded = Zeroizing::new(
+                b64.decode(key_b64.as_bytes())
+                    .map_err(|_| MalformedKeyring)?,
+            );
             let mut raw = Zeroizing::new([0u8; 32]);
             if decoded.len() != 32 {
                 return Err(MalformedKeyring);

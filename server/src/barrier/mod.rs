@@ -78,7 +78,10 @@ impl Barrier {
     }
 
     /// Opens the root key with `unseal_key` and loads the keyring.
-    pub async fn unseal(backend: Arc<dyn Backend>, unseal_key: &[u8]) -> Result<Self, BarrierError> {
+    pub async fn unseal(
+        backend: Arc<dyn Backend>,
+        unseal_key: &[u8],
+    ) -> Result<Self, BarrierError> {
         let unseal_key: &[u8; 32] = unseal_key
             .try_into()
             .map_err(|_| BarrierError::WrongUnsealKey)?;
@@ -108,11 +111,16 @@ impl Barrier {
                     source,
                 })?,
         );
-        let keyring = Keyring::from_bytes(&ring_bytes).map_err(|_| BarrierError::MalformedKeyring)?;
+        let keyring =
+            Keyring::from_bytes(&ring_bytes).map_err(|_| BarrierError::MalformedKeyring)?;
         Ok(Self::assemble(backend, root_key, keyring))
     }
 
-    fn assemble(backend: Arc<dyn Backend>, root_key: Zeroizing<[u8; 32]>, keyring: Keyring) -> Self {
+    fn assemble(
+        backend: Arc<dyn Backend>,
+        root_key: Zeroizing<[u8; 32]>,
+        keyring: Keyring,
+    ) -> Self {
         Self {
             backend,
             root_key,
@@ -130,8 +138,8 @@ impl Barrier {
     /// Adds a new key term, persists the keyring, and seals new writes with it.
     pub async fn rotate(&self, now: String) -> Result<u32, BarrierError> {
         let current = self.keyring();
-        let mut next = Keyring::from_bytes(&current.to_bytes())
-            .map_err(|_| BarrierError::MalformedKeyring)?;
+        let mut next =
+            Keyring::from_bytes(&current.to_bytes()).map_err(|_| BarrierError::MalformedKeyring)?;
         let term = next.rotate(now);
         let sealed = SealingKey::new(&self.root_key).seal(0, KEYRING_PATH, &next.to_bytes());
         self.backend.put(KEYRING_PATH, sealed).await?;
@@ -159,10 +167,13 @@ impl Barrier {
         };
         let term = aead::term_of(blob).map_err(decrypt)?;
         let ring = self.keyring();
-        let entry = ring.terms.get(&term).ok_or_else(|| BarrierError::UnknownTerm {
-            path: path.to_string(),
-            term,
-        })?;
+        let entry = ring
+            .terms
+            .get(&term)
+            .ok_or_else(|| BarrierError::UnknownTerm {
+                path: path.to_string(),
+                term,
+            })?;
         entry.key.open(path, blob).map_err(decrypt)
     }
 
@@ -220,8 +231,13 @@ mod tests {
     async fn storage_sees_only_ciphertext_and_unseal_round_trips() {
         let backend: Arc<dyn Backend> = Arc::new(Inmem::new());
         let kek = [7u8; 32];
-        let barrier = Barrier::initialize(backend.clone(), &kek, "now".into()).await.unwrap();
-        barrier.put("logical/x", b"very-secret-value").await.unwrap();
+        let barrier = Barrier::initialize(backend.clone(), &kek, "now".into())
+            .await
+            .unwrap();
+        barrier
+            .put("logical/x", b"very-secret-value")
+            .await
+            .unwrap();
         let raw = backend.get("logical/x").await.unwrap().unwrap();
         assert!(!raw.windows(17).any(|w| w == b"very-secret-value"));
         drop(barrier);
@@ -231,18 +247,26 @@ mod tests {
             Err(BarrierError::WrongUnsealKey)
         ));
         let barrier = Barrier::unseal(backend.clone(), &kek).await.unwrap();
-        assert_eq!(barrier.get("logical/x").await.unwrap().unwrap(), b"very-secret-value");
+        assert_eq!(
+            barrier.get("logical/x").await.unwrap().unwrap(),
+            b"very-secret-value"
+        );
     }
 
     #[tokio::test]
     async fn rotation_keeps_old_values_readable() {
         let backend: Arc<dyn Backend> = Arc::new(Inmem::new());
         let kek = [1u8; 32];
-        let barrier = Barrier::initialize(backend.clone(), &kek, "t0".into()).await.unwrap();
+        let barrier = Barrier::initialize(backend.clone(), &kek, "t0".into())
+            .await
+            .unwrap();
         barrier.put("a", b"old").await.unwrap();
         assert_eq!(barrier.rotate("t1".into()).await.unwrap(), 2);
         barrier.put("b", b"new").await.unwrap();
-        assert_eq!(aead::term_of(&backend.get("b").await.unwrap().unwrap()).unwrap(), 2);
+        assert_eq!(
+            aead::term_of(&backend.get("b").await.unwrap().unwrap()).unwrap(),
+            2
+        );
         drop(barrier);
         let barrier = Barrier::unseal(backend, &kek).await.unwrap();
         assert_eq!(barrier.key_status().term, 2);
@@ -253,10 +277,15 @@ mod tests {
     #[tokio::test]
     async fn moved_ciphertext_does_not_open() {
         let backend: Arc<dyn Backend> = Arc::new(Inmem::new());
-        let barrier = Barrier::initialize(backend.clone(), &[2u8; 32], "t".into()).await.unwrap();
+        let barrier = Barrier::initialize(backend.clone(), &[2u8; 32], "t".into())
+            .await
+            .unwrap();
         barrier.put("a", b"x").await.unwrap();
         let blob = backend.get("a").await.unwrap().unwrap();
         backend.put("b", blob).await.unwrap();
-        assert!(matches!(barrier.get("b").await, Err(BarrierError::Decrypt { .. })));
+        assert!(matches!(
+            barrier.get("b").await,
+            Err(BarrierError::Decrypt { .. })
+        ));
     }
 }

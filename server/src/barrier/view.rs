@@ -59,7 +59,11 @@ impl StorageView {
         self.barrier.put(&self.key(key), value).await
     }
 
-    pub async fn put_json<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), BarrierError> {
+    pub async fn put_json<T: serde::Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), BarrierError> {
         let bytes = serde_json::to_vec(value).expect("our stored types always serialise");
         self.put(key, &bytes).await
     }

@@ -45,9 +45,12 @@ impl Core {
             return Err(RequestError::invalid("Vault is already initialized"));
         }
         let unseal_key = crate::crypto::random_key::<32>();
-        let barrier =
-            Barrier::initialize(self.backend.clone(), &unseal_key, crate::duration::rfc3339_nanos(std::time::SystemTime::now()))
-                .await?;
+        let barrier = Barrier::initialize(
+            self.backend.clone(),
+            &unseal_key,
+            crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
+        )
+        .await?;
         let unsealed = Unsealed::setup_new(Arc::new(barrier), self.settings.clone()).await?;
         let root_token = unsealed.create_root_token(root_token_id).await?;
         let config = SealConfig {

@@ -92,17 +92,27 @@ impl Unsealed {
         let _guard = self.mount_lock.lock().await;
         let mut table = self.table(from_auth).await?;
         let Some(index) = table.iter().position(|e| e.path == from) else {
-            return Err(RequestError::invalid(format!("no matching mount at {from:?}")));
+            return Err(RequestError::invalid(format!(
+                "no matching mount at {from:?}"
+            )));
         };
         if matches!(table[index].kind.as_str(), "system" | "cubbyhole" | "token") {
             return Err(RequestError::invalid(format!("cannot remount {from:?}")));
         }
-        let target = if from_auth { format!("auth/{to}") } else { to.clone() };
+        let target = if from_auth {
+            format!("auth/{to}")
+        } else {
+            to.clone()
+        };
         if let Some(existing) = self.router.conflict(&target) {
-            return Err(RequestError::invalid(format!("path already in use at {existing}")));
+            return Err(RequestError::invalid(format!(
+                "path already in use at {existing}"
+            )));
         }
         if !from_auth && RESERVED.iter().any(|r| to.starts_with(r)) {
-            return Err(RequestError::invalid(format!("cannot remount to reserved path {to:?}")));
+            return Err(RequestError::invalid(format!(
+                "cannot remount to reserved path {to:?}"
+            )));
         }
         table[index].path = to;
         self.save_table(from_auth, &table).await?;
@@ -122,8 +132,14 @@ fn split_auth(path: &str) -> (bool, String) {
 pub fn validate_path(path: &str) -> Result<String, RequestError> {
     let normalized = normalize_path(path);
     let segments: Vec<&str> = normalized.trim_end_matches('/').split('/').collect();
-    if normalized == "/" || segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
-        return Err(RequestError::invalid(format!("invalid mount path {path:?}")));
+    if normalized == "/"
+        || segments
+            .iter()
+            .any(|s| s.is_empty() || *s == "." || *s == "..")
+    {
+        return Err(RequestError::invalid(format!(
+            "invalid mount path {path:?}"
+        )));
     }
     Ok(normalized)
 }

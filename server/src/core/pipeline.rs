@@ -28,7 +28,11 @@ impl Core {
         let token = self.authenticate(&unsealed, &req).await?;
         let Some((route, relative)) = unsealed.router.route(&req.path) else {
             // As Vault: a token that may not use the path learns nothing about mounts.
-            if !token.is_root() {
+            let caps = unsealed
+                .policies
+                .acl(&token.policies)
+                .capabilities(&req.path);
+            if !token.is_root() && (caps.is_empty() || caps.contains(Capability::Deny)) {
                 return Err(RequestError::PermissionDenied);
             }
             return Err(RequestError::UnsupportedPath(format!(
@@ -55,7 +59,11 @@ impl Core {
         result
     }
 
-    async fn authenticate(&self, unsealed: &Unsealed, req: &Request) -> Result<Arc<TokenEntry>, RequestError> {
+    async fn authenticate(
+        &self,
+        unsealed: &Unsealed,
+        req: &Request,
+    ) -> Result<Arc<TokenEntry>, RequestError> {
         let token = req
             .client_token
             .as_deref()
@@ -113,14 +121,6 @@ fn authorize(
         path.to_string()
     };
     acl.check(&checked, capability(req.operation), needs_sudo, &req.data)
-        .or_else(|denied| {
-            // A list ACL rule may be written without the trailing slash.
-            if req.operation == Operation::List {
-                acl.check(path, Capability::List, needs_sudo, &req.data)
-            } else {
-                Err(denied)
-            }
-        })
         .map_err(|_| RequestError::PermissionDenied)
 }
 

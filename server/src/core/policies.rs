@@ -41,7 +41,9 @@ impl PolicyStore {
             };
             match policy::parse(&stored.name, &stored.policy) {
                 Ok(p) => store.insert(Arc::new(p)),
-                Err(e) => tracing::error!(policy = %stored.name, error = %e, "stored policy no longer parses; ignored"),
+                Err(e) => {
+                    tracing::error!(policy = %stored.name, error = %e, "stored policy no longer parses; ignored")
+                }
             }
         }
         if store.get("default").is_none() {
@@ -158,4 +160,3 @@ pub fn normalize_name(name: &str) -> Result<String, RequestError> {
     }
     Ok(name)
 }
-

@@ -37,12 +37,20 @@ pub struct Router {
 impl Router {
     /// Replaces the table (sorted here so the longest prefix is tried first).
     pub fn replace(&self, mut routes: Vec<Route>) {
-        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()).then(a.prefix.cmp(&b.prefix)));
+        routes.sort_by(|a, b| {
+            b.prefix
+                .len()
+                .cmp(&a.prefix.len())
+                .then(a.prefix.cmp(&b.prefix))
+        });
         *self.routes.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(routes);
     }
 
     pub fn snapshot(&self) -> Arc<Vec<Route>> {
-        self.routes.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The mount serving `path` and the path relative to it. A path equal to a mount

@@ -50,11 +50,24 @@ impl Unsealed {
     }
 
     /// A brand-new vault: default mounts, the default policy.
-    pub async fn setup_new(barrier: Arc<Barrier>, settings: CoreSettings) -> Result<Self, RequestError> {
+    pub async fn setup_new(
+        barrier: Arc<Barrier>,
+        settings: CoreSettings,
+    ) -> Result<Self, RequestError> {
         let this = Self::open(barrier, settings).await?;
         let mut mounts = vec![
-            MountEntry::new("cubbyhole/", "cubbyhole", "per-token private secret storage", false),
-            MountEntry::new("sys/", "system", "system endpoints used for control, policy and debugging", false),
+            MountEntry::new(
+                "cubbyhole/",
+                "cubbyhole",
+                "per-token private secret storage",
+                false,
+            ),
+            MountEntry::new(
+                "sys/",
+                "system",
+                "system endpoints used for control, policy and debugging",
+                false,
+            ),
         ];
         mounts[0].local = true;
         mounts[1].seal_wrap = true;
@@ -90,12 +103,21 @@ impl Unsealed {
     /// One stored mount table.
     pub async fn table(&self, auth: bool) -> Result<Vec<MountEntry>, RequestError> {
         let path = if auth { AUTH_PATH } else { MOUNTS_PATH };
-        let bytes = self.barrier.get(path).await?.unwrap_or_else(|| b"[]".to_vec());
-        serde_json::from_slice(&bytes)
-            .map_err(|_| RequestError::internal(format!("the stored mount table {path} is malformed")))
+        let bytes = self
+            .barrier
+            .get(path)
+            .await?
+            .unwrap_or_else(|| b"[]".to_vec());
+        serde_json::from_slice(&bytes).map_err(|_| {
+            RequestError::internal(format!("the stored mount table {path} is malformed"))
+        })
     }
 
-    pub(super) async fn save_table(&self, auth: bool, entries: &[MountEntry]) -> Result<(), RequestError> {
+    pub(super) async fn save_table(
+        &self,
+        auth: bool,
+        entries: &[MountEntry],
+    ) -> Result<(), RequestError> {
         let path = if auth { AUTH_PATH } else { MOUNTS_PATH };
         let bytes = serde_json::to_vec(entries).expect("mount entries always serialise");
         self.barrier.put(path, &bytes).await?;
@@ -129,7 +151,10 @@ impl Unsealed {
     }
 
     /// Creates the root token (with a chosen id in dev mode).
-    pub async fn create_root_token(&self, id: Option<&str>) -> Result<Zeroizing<String>, RequestError> {
+    pub async fn create_root_token(
+        &self,
+        id: Option<&str>,
+    ) -> Result<Zeroizing<String>, RequestError> {
         let (generated, accessor) = TokenStore::generate_ids();
         let token = match id {
             Some(id) if !id.is_empty() => Zeroizing::new(id.to_string()),
@@ -193,7 +218,10 @@ impl Unsealed {
             return Ok(());
         };
         if let Some(cubbyhole) = self.router.find("cubbyhole/") {
-            self.mount_storage(&cubbyhole.entry).sub(&format!("{hash}/")).clear().await?;
+            self.mount_storage(&cubbyhole.entry)
+                .sub(&format!("{hash}/"))
+                .clear()
+                .await?;
         }
         self.tokens.remove(&entry).await?;
         Ok(())
@@ -215,7 +243,10 @@ impl Unsealed {
                 }
             }
         });
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(sweeper);
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(sweeper);
     }
 
     async fn sweep_expired_tokens(&self) -> Result<(), RequestError> {
@@ -226,7 +257,9 @@ impl Unsealed {
             }
             for (expire_time, hash) in due {
                 match self.tokens.get_by_hash(&hash).await? {
-                    Some(entry) if entry.expire_time == expire_time => self.revoke_tree(&hash).await?,
+                    Some(entry) if entry.expire_time == expire_time => {
+                        self.revoke_tree(&hash).await?
+                    }
                     _ => self.tokens.drop_expiry(expire_time, &hash).await?,
                 }
             }
@@ -236,7 +269,8 @@ impl Unsealed {
     /// Stops background tasks and waits for them.
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
-        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let tasks: Vec<_> =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for task in tasks {
             let _ = task.await;
         }

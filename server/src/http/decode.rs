@@ -8,17 +8,25 @@ use serde_json::{Map, Value};
 use crate::core::{Operation, Request, RequestError};
 
 /// Decodes everything but the body.
-pub fn request_head(method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<Request, RequestError> {
-    let raw_path = uri
-        .path()
-        .strip_prefix("/v1/")
-        .ok_or_else(|| RequestError::UnsupportedPath("unsupported path: API paths start with /v1/".into()))?;
+pub fn request_head(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Request, RequestError> {
+    let raw_path = uri.path().strip_prefix("/v1/").ok_or_else(|| {
+        RequestError::UnsupportedPath("unsupported path: API paths start with /v1/".into())
+    })?;
     let mut path = percent_decode(raw_path)?;
     if path.split('/').any(|s| s == ".." || s == ".") {
-        return Err(RequestError::invalid("invalid path: '.' and '..' segments are not allowed"));
+        return Err(RequestError::invalid(
+            "invalid path: '.' and '..' segments are not allowed",
+        ));
     }
     let query = parse_query(uri.query().unwrap_or(""))?;
-    let list_query = query.get("list").and_then(Value::as_str).is_some_and(|v| v == "true" || v == "1");
+    let list_query = query
+        .get("list")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v == "true" || v == "1");
     let operation = match *method {
         Method::GET | Method::HEAD if list_query => Operation::List,
         Method::GET | Method::HEAD => Operation::Read,
@@ -33,7 +41,10 @@ pub fn request_head(method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<R
     }
     let mut req = Request::new(operation, path);
     req.client_token = token(headers);
-    if matches!(operation, Operation::Read | Operation::List | Operation::Delete) {
+    if matches!(
+        operation,
+        Operation::Read | Operation::List | Operation::Delete
+    ) {
         let mut data = query;
         data.remove("list");
         req.data = data;
@@ -47,7 +58,9 @@ pub fn add_body(req: &mut Request, headers: &HeaderMap, body: &[u8]) -> Result<(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if req.operation == Operation::Patch && !content_type.starts_with("application/merge-patch+json") {
+    if req.operation == Operation::Patch
+        && !content_type.starts_with("application/merge-patch+json")
+    {
         return Err(RequestError::UnsupportedMediaType(format!(
             "PATCH requires Content-Type application/merge-patch+json, got {content_type:?}"
         )));
@@ -77,7 +90,9 @@ fn parse_json_object(body: &[u8]) -> Result<Map<String, Value>, RequestError> {
         Ok(_) => Err(RequestError::invalid(
             "failed to parse JSON input: the request body must be a JSON object",
         )),
-        Err(e) => Err(RequestError::invalid(format!("failed to parse JSON input: {e}"))),
+        Err(e) => Err(RequestError::invalid(format!(
+            "failed to parse JSON input: {e}"
+        ))),
     }
 }
 
@@ -139,17 +154,32 @@ mod tests {
     #[test]
     fn methods_map_to_operations() {
         assert_eq!(head("GET", "/v1/a/b").unwrap().operation, Operation::Read);
-        assert_eq!(head("GET", "/v1/a/b?list=true").unwrap().operation, Operation::List);
+        assert_eq!(
+            head("GET", "/v1/a/b?list=true").unwrap().operation,
+            Operation::List
+        );
         assert_eq!(head("LIST", "/v1/a/b").unwrap().path, "a/b/");
         assert_eq!(head("PUT", "/v1/a").unwrap().operation, Operation::Update);
-        assert!(matches!(head("TRACE", "/v1/a"), Err(RequestError::UnsupportedOperation)));
+        assert!(matches!(
+            head("TRACE", "/v1/a"),
+            Err(RequestError::UnsupportedOperation)
+        ));
     }
 
     #[test]
     fn traversal_and_bad_escapes_are_rejected() {
-        assert!(matches!(head("GET", "/v1/secret/../sys"), Err(RequestError::InvalidRequest(_))));
-        assert!(matches!(head("GET", "/v1/secret/%2e%2e/x"), Err(RequestError::InvalidRequest(_))));
-        assert!(matches!(head("GET", "/v1/a%zz"), Err(RequestError::InvalidRequest(_))));
+        assert!(matches!(
+            head("GET", "/v1/secret/../sys"),
+            Err(RequestError::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            head("GET", "/v1/secret/%2e%2e/x"),
+            Err(RequestError::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            head("GET", "/v1/a%zz"),
+            Err(RequestError::InvalidRequest(_))
+        ));
         assert!(head("GET", "/x/a").is_err());
     }
 
@@ -166,7 +196,10 @@ mod tests {
         add_body(&mut req, &HeaderMap::new(), br#"{"k":"v"}"#).unwrap();
         assert_eq!(req.data["k"], "v");
         let mut headers = HeaderMap::new();
-        headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+        headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
         add_body(&mut req, &headers, b"a=1&b=two").unwrap();
         assert_eq!(req.data["b"], "two");
         assert!(add_body(&mut req, &HeaderMap::new(), b"{not json").is_err());

@@ -7,7 +7,10 @@ use serde_json::{json, Map, Value};
 use crate::core::{RequestError, Response};
 
 /// The HTTP response for a handled request.
-pub fn response(request_id: &str, result: Result<Response, RequestError>) -> axum::response::Response {
+pub fn response(
+    request_id: &str,
+    result: Result<Response, RequestError>,
+) -> axum::response::Response {
     match result {
         Ok(resp) => success(request_id, resp),
         Err(err) => json_response(super::error::status(&err), &super::error::body(&err)),
@@ -22,7 +25,10 @@ fn success(request_id: &str, resp: Response) -> axum::response::Response {
     if let Some(raw) = resp.raw {
         return json_response(status, &raw);
     }
-    let nothing = resp.data.is_none() && resp.auth.is_none() && resp.lease.is_none() && resp.warnings.is_empty();
+    let nothing = resp.data.is_none()
+        && resp.auth.is_none()
+        && resp.lease.is_none()
+        && resp.warnings.is_empty();
     if nothing && resp.status.is_none() {
         return empty(StatusCode::NO_CONTENT);
     }
@@ -46,20 +52,30 @@ fn envelope(request_id: &str, resp: Response) -> Value {
     body.insert("lease_id".into(), json!(lease.lease_id));
     body.insert("renewable".into(), json!(lease.renewable));
     body.insert("lease_duration".into(), json!(lease.ttl_seconds));
-    body.insert("data".into(), resp.data.map(Value::Object).unwrap_or(Value::Null));
+    body.insert(
+        "data".into(),
+        resp.data.map(Value::Object).unwrap_or(Value::Null),
+    );
     body.insert("wrap_info".into(), Value::Null);
     body.insert("warnings".into(), warnings);
-    body.insert("auth".into(), resp.auth.map(|a| json!(a)).unwrap_or(Value::Null));
+    body.insert(
+        "auth".into(),
+        resp.auth.map(|a| json!(a)).unwrap_or(Value::Null),
+    );
     Value::Object(body)
 }
 
 /// A JSON body with Vault's headers.
 pub fn json_response(status: StatusCode, body: &Value) -> axum::response::Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{\"errors\":[\"internal error\"]}".to_vec());
+    let bytes =
+        serde_json::to_vec(body).unwrap_or_else(|_| b"{\"errors\":[\"internal error\"]}".to_vec());
     let mut resp = axum::response::Response::new(Body::from(bytes));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
@@ -78,9 +94,21 @@ mod tests {
 
     #[test]
     fn empty_success_is_204_and_data_gets_envelope() {
-        assert_eq!(response("r", Ok(Response::empty())).status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            response("r", Ok(Response::empty())).status(),
+            StatusCode::NO_CONTENT
+        );
         let body = envelope("r", Response::json(json!({"a": 1})));
-        for key in ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth"] {
+        for key in [
+            "request_id",
+            "lease_id",
+            "renewable",
+            "lease_duration",
+            "data",
+            "wrap_info",
+            "warnings",
+            "auth",
+        ] {
             assert!(body.get(key).is_some(), "{key} missing");
         }
         assert_eq!(body["lease_id"], "");

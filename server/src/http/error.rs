@@ -40,10 +40,19 @@ mod tests {
 
     #[test]
     fn statuses_follow_vault() {
-        assert_eq!(status(&RequestError::PermissionDenied), StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(&RequestError::PermissionDenied),
+            StatusCode::FORBIDDEN
+        );
         assert_eq!(status(&RequestError::NotFound), StatusCode::NOT_FOUND);
-        assert_eq!(status(&RequestError::sealed()), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(body(&RequestError::NotFound), serde_json::json!({"errors": []}));
+        assert_eq!(
+            status(&RequestError::sealed()),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            body(&RequestError::NotFound),
+            serde_json::json!({"errors": []})
+        );
         assert_eq!(
             body(&RequestError::PermissionDenied),
             serde_json::json!({"errors": ["permission denied"]})

@@ -5,6 +5,7 @@
 mod decode;
 mod encode;
 mod error;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -46,10 +47,12 @@ async fn handle(
         req.remote_addr = Some(remote.ip());
         let bytes = axum::body::to_bytes(body, state.max_request_size)
             .await
-            .map_err(|_| RequestError::PayloadTooLarge(format!(
-                "request body too large: the limit is {} bytes",
-                state.max_request_size
-            )))?;
+            .map_err(|_| {
+                RequestError::PayloadTooLarge(format!(
+                    "request body too large: the limit is {} bytes",
+                    state.max_request_size
+                ))
+            })?;
         decode::add_body(&mut req, &headers, &bytes)?;
         state.core.handle(req).await
     }
@@ -64,17 +67,12 @@ async fn handle(
     response
 }
 
-/// TLS settings for a listener, already loaded.
-pub struct TlsFiles {
-    pub cert_file: std::path::PathBuf,
-    pub key_file: std::path::PathBuf,
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then drains connections.
+/// Serves the API on `listener` until `shutdown` completes, then drains connections.
+/// With `tls`, connections are TLS (rustls) only.
 pub async fn serve(
     listener: std::net::TcpListener,
     state: AppState,
-    tls: Option<TlsFiles>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -82,11 +80,12 @@ pub async fn serve(
     match tls {
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
         }
-        Some(files) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert_file, &files.key_file).await?;
+        Some(config) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(config);
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
             tokio::spawn(async move {
@@ -100,4 +99,3 @@ pub async fn serve(
         }
     }
 }
-

@@ -1,14 +1,60 @@
-//! STUB (replaced by the real policy module)
-use std::sync::Arc;
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)] pub enum Capability { Create, Read, Update, Patch, Delete, List, Sudo, Deny }
-#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)] pub struct Capabilities(u16);
-impl Capabilities { pub fn contains(&self, _c: Capability) -> bool { false } pub fn is_empty(&self) -> bool { true } pub fn names(&self) -> Vec<&'static str> { vec![] } }
-#[derive(Debug, Clone)] pub struct Policy { pub name: String, pub raw: String }
-#[derive(Debug, thiserror::Error)] #[error("x")] pub struct ParseError;
-pub fn parse(name: &str, text: &str) -> Result<Policy, ParseError> { Ok(Policy{name: name.into(), raw: text.into()}) }
-pub fn default_policy_text() -> &'static str { "" }
-pub struct Acl;
-#[derive(Debug, thiserror::Error)] #[error("permission denied")] pub struct Denied;
-impl Acl { pub fn new(_p: &[Arc<Policy>]) -> Acl { Acl } pub fn root() -> Acl { Acl } pub fn is_root(&self) -> bool { false }
- pub fn capabilities(&self, _p: &str) -> Capabilities { Capabilities(0) }
- pub fn check(&self, _p: &str, _c: Capability, _s: bool, _m: &serde_json::Map<String, serde_json::Value>) -> Result<(), Denied> { Err(Denied) } }
+//! ACL policies: parsing Vault/OpenBao policy text (HCL or JSON), formatting
+//! it, and compiling a token's policies into an [`Acl`] that answers access
+//! checks with Vault's semantics. Pure logic: no I/O, no async.
+//!
+//! Layout: `syntax` accepts HCL1-only forms, `parse` reads text into a neutral
+//! tree, `rules` gives it meaning, `format` writes it back, `acl` and
+//! `params` decide requests.
+
+mod acl;
+mod capability;
+mod error;
+mod format;
+mod params;
+mod parse;
+mod rules;
+mod syntax;
+#[cfg(test)]
+mod tests;
+
+pub use acl::{Acl, Denied};
+pub use capability::{Capabilities, Capability, UnknownCapability};
+pub use error::{Location, ParseError};
+
+/// A named, parsed policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    /// The text the policy was parsed from, returned as-is on read.
+    pub raw: String,
+    rules: Vec<rules::PathRule>,
+}
+
+impl Policy {
+    /// Number of `path` rules in the policy.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+}
+
+/// Parses HCL or JSON policy text (JSON if it starts with `{` and is JSON).
+pub fn parse(name: &str, text: &str) -> Result<Policy, ParseError> {
+    let raw = parse::parse_raw(text)?;
+    Ok(Policy {
+        name: name.to_owned(),
+        raw: text.to_owned(),
+        rules: rules::compile(&raw)?,
+    })
+}
+
+/// Validates policy text and returns it as canonical HCL.
+pub fn format(text: &str) -> Result<String, ParseError> {
+    let raw = parse::parse_raw(text)?;
+    rules::compile(&raw)?;
+    Ok(format::render(&raw))
+}
+
+/// Cofre's built-in `default` policy: what every token may do to itself.
+pub fn default_policy_text() -> &'static str {
+    include_str!("default_policy.hcl")
+}

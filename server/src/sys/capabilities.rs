@@ -10,7 +10,11 @@ use crate::core::{now_unix, Request, RequestError, Response, Unsealed};
 use crate::engines::MountContext;
 use crate::tokens::TokenEntry;
 
-pub async fn handle(unsealed: &Arc<Unsealed>, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
+pub async fn handle(
+    unsealed: &Arc<Unsealed>,
+    ctx: &MountContext,
+    req: &Request,
+) -> Result<Response, RequestError> {
     if !is_write(req.operation) {
         return unsupported();
     }
@@ -50,7 +54,11 @@ pub async fn handle(unsealed: &Arc<Unsealed>, ctx: &MountContext, req: &Request)
     Ok(legacy(capabilities(unsealed, &entry, &paths)))
 }
 
-fn capabilities(unsealed: &Unsealed, entry: &TokenEntry, paths: &[String]) -> Map<String, serde_json::Value> {
+fn capabilities(
+    unsealed: &Unsealed,
+    entry: &TokenEntry,
+    paths: &[String],
+) -> Map<String, serde_json::Value> {
     let acl = unsealed.policies.acl(&entry.policies);
     let mut data = Map::new();
     let mut all: Vec<&'static str> = Vec::new();

@@ -92,9 +92,13 @@ pub(crate) fn bool_field(req: &Request, name: &str) -> Result<Option<bool>, Requ
         Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
             "true" | "1" | "t" | "" => Ok(Some(true)),
             "false" | "0" | "f" => Ok(Some(false)),
-            _ => Err(RequestError::invalid(format!("field {name:?} must be a boolean"))),
+            _ => Err(RequestError::invalid(format!(
+                "field {name:?} must be a boolean"
+            ))),
         },
-        Some(_) => Err(RequestError::invalid(format!("field {name:?} must be a boolean"))),
+        Some(_) => Err(RequestError::invalid(format!(
+            "field {name:?} must be a boolean"
+        ))),
     }
 }
 

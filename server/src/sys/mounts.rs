@@ -10,7 +10,6 @@ use super::{bool_field, duration_field, is_write, legacy, unsupported};
 use crate::core::mounts::MountEntry;
 use crate::core::{Operation, Request, RequestError, Response, Unsealed};
 use crate::engines::MountContext;
-use crate::policy::Capabilities;
 
 /// Dispatches `mounts…`, `auth…` and `remount` (paths relative to `sys/`).
 pub async fn handle(unsealed: &Arc<Unsealed>, req: &Request) -> Result<Response, RequestError> {
@@ -75,7 +74,12 @@ fn as_map(value: Value) -> Map<String, Value> {
     }
 }
 
-async fn enable(unsealed: &Unsealed, auth: bool, path: &str, req: &Request) -> Result<Response, RequestError> {
+async fn enable(
+    unsealed: &Unsealed,
+    auth: bool,
+    path: &str,
+    req: &Request,
+) -> Result<Response, RequestError> {
     let kind = req
         .str_field("type")?
         .filter(|t| !t.is_empty())
@@ -111,7 +115,9 @@ fn options(req: &Request) -> Result<Option<BTreeMap<String, String>>, RequestErr
                 Value::String(s) => Ok((k.clone(), s.clone())),
                 Value::Number(n) => Ok((k.clone(), n.to_string())),
                 Value::Bool(b) => Ok((k.clone(), b.to_string())),
-                _ => Err(RequestError::invalid(format!("option {k:?} must be a string"))),
+                _ => Err(RequestError::invalid(format!(
+                    "option {k:?} must be a string"
+                ))),
             })
             .collect::<Result<BTreeMap<_, _>, _>>()
             .map(Some),
@@ -135,7 +141,9 @@ fn apply_tune(entry: &mut MountEntry, req: &Request) -> Result<(), RequestError>
     if let Some(ttl) = duration_field(req, "max_lease_ttl")? {
         entry.config.max_lease_ttl = ttl;
     }
-    if entry.config.max_lease_ttl != 0 && entry.config.default_lease_ttl > entry.config.max_lease_ttl {
+    if entry.config.max_lease_ttl != 0
+        && entry.config.default_lease_ttl > entry.config.max_lease_ttl
+    {
         return Err(RequestError::invalid(
             "default lease TTL cannot be larger than max lease TTL",
         ));
@@ -155,10 +163,22 @@ fn apply_tune(entry: &mut MountEntry, req: &Request) -> Result<(), RequestError>
         entry.config.listing_visibility = visibility.to_string();
     }
     for (field, target) in [
-        ("audit_non_hmac_request_keys", &mut entry.config.audit_non_hmac_request_keys),
-        ("audit_non_hmac_response_keys", &mut entry.config.audit_non_hmac_response_keys),
-        ("passthrough_request_headers", &mut entry.config.passthrough_request_headers),
-        ("allowed_response_headers", &mut entry.config.allowed_response_headers),
+        (
+            "audit_non_hmac_request_keys",
+            &mut entry.config.audit_non_hmac_request_keys,
+        ),
+        (
+            "audit_non_hmac_response_keys",
+            &mut entry.config.audit_non_hmac_response_keys,
+        ),
+        (
+            "passthrough_request_headers",
+            &mut entry.config.passthrough_request_headers,
+        ),
+        (
+            "allowed_response_headers",
+            &mut entry.config.allowed_response_headers,
+        ),
     ] {
         if let Some(list) = super::string_list(req, field)? {
             *target = list;
@@ -167,14 +187,18 @@ fn apply_tune(entry: &mut MountEntry, req: &Request) -> Result<(), RequestError>
     Ok(())
 }
 
-async fn tune(unsealed: &Unsealed, auth: bool, path: &str, req: &Request) -> Result<Response, RequestError> {
+async fn tune(
+    unsealed: &Unsealed,
+    auth: bool,
+    path: &str,
+    req: &Request,
+) -> Result<Response, RequestError> {
     match req.operation {
         Operation::Read => {
             let prefix = api_prefix(auth, path);
-            let route = unsealed
-                .router
-                .find(&prefix)
-                .ok_or_else(|| RequestError::invalid(format!("cannot fetch sysview for path {prefix:?}")))?;
+            let route = unsealed.router.find(&prefix).ok_or_else(|| {
+                RequestError::invalid(format!("cannot fetch sysview for path {prefix:?}"))
+            })?;
             Ok(legacy(tune_view(unsealed, &route.entry)))
         }
         op if is_write(op) => {
@@ -195,11 +219,16 @@ async fn tune(unsealed: &Unsealed, auth: bool, path: &str, req: &Request) -> Res
 }
 
 /// Options are merged; a kv mount's version may go up (1 → 2) but never down.
-fn merge_options(entry: &mut MountEntry, new: BTreeMap<String, String>) -> Result<(), RequestError> {
+fn merge_options(
+    entry: &mut MountEntry,
+    new: BTreeMap<String, String>,
+) -> Result<(), RequestError> {
     let current = entry.options.get_or_insert_with(BTreeMap::new);
     if let (Some(old), Some(next)) = (current.get("version"), new.get("version")) {
         if entry.kind == "kv" && next < old {
-            return Err(RequestError::invalid("cannot downgrade mount from version 2"));
+            return Err(RequestError::invalid(
+                "cannot downgrade mount from version 2",
+            ));
         }
     }
     current.extend(new);
@@ -221,7 +250,10 @@ fn tune_view(unsealed: &Unsealed, entry: &MountEntry) -> Map<String, Value> {
         data.insert("token_type".into(), json!(token_type));
     }
     if !entry.config.listing_visibility.is_empty() {
-        data.insert("listing_visibility".into(), json!(entry.config.listing_visibility));
+        data.insert(
+            "listing_visibility".into(),
+            json!(entry.config.listing_visibility),
+        );
     }
     data
 }
@@ -244,7 +276,11 @@ async fn remount(unsealed: &Unsealed, req: &Request) -> Result<Response, Request
 
 /// `sys/internal/ui/mounts[/<path>]`: what the CLI asks before KV commands to learn the
 /// mount and its version. A path with no mount, or one the token cannot use, is a 403.
-pub async fn ui_mounts(unsealed: &Arc<Unsealed>, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
+pub async fn ui_mounts(
+    unsealed: &Arc<Unsealed>,
+    ctx: &MountContext,
+    req: &Request,
+) -> Result<Response, RequestError> {
     if req.operation != Operation::Read {
         return unsupported();
     }
@@ -259,11 +295,17 @@ pub async fn ui_mounts(unsealed: &Arc<Unsealed>, ctx: &MountContext, req: &Reque
         let mut secret = Map::new();
         let mut auth = Map::new();
         for route in unsealed.router.snapshot().iter() {
-            let visible = acl.is_root() || route.entry.config.listing_visibility == "unauth" || has_any_access(&acl, &route.prefix);
+            let visible = acl.is_root()
+                || route.entry.config.listing_visibility == "unauth"
+                || has_any_access(&acl, &route.prefix);
             if !visible {
                 continue;
             }
-            let target = if route.entry.is_auth { &mut auth } else { &mut secret };
+            let target = if route.entry.is_auth {
+                &mut auth
+            } else {
+                &mut secret
+            };
             target.insert(route.entry.path.clone(), route.entry.to_api());
         }
         return Ok(Response::json(json!({ "secret": secret, "auth": auth })));
@@ -275,7 +317,7 @@ pub async fn ui_mounts(unsealed: &Arc<Unsealed>, ctx: &MountContext, req: &Reque
         ))
     };
     let (route, _) = unsealed.router.route(path).ok_or_else(preflight)?;
-    if !acl.is_root() && !has_any_access(&acl, path) {
+    if !acl.is_root() && !has_any_access(&acl, &route.prefix) {
         return Err(preflight());
     }
     let mut data = as_map(route.entry.to_api());
@@ -283,19 +325,8 @@ pub async fn ui_mounts(unsealed: &Arc<Unsealed>, ctx: &MountContext, req: &Reque
     Ok(Response::data(data))
 }
 
-/// Whether the ACL grants anything at or below `path` (an approximation of Vault's
-/// "any capability on a path under the mount" check: the exact path and common KV paths).
+/// Whether the ACL grants anything at or below `path` (Vault's rule for which mounts a
+/// token may see).
 fn has_any_access(acl: &crate::policy::Acl, path: &str) -> bool {
-    let path = path.trim_end_matches('/');
-    let mount = path.split('/').next().unwrap_or(path);
-    let candidates = [
-        path.to_string(),
-        format!("{path}/"),
-        format!("{mount}/data/{}", path.splitn(2, '/').nth(1).unwrap_or("")),
-        format!("{mount}/metadata/{}", path.splitn(2, '/').nth(1).unwrap_or("")),
-    ];
-    candidates.iter().any(|p| {
-        let caps: Capabilities = acl.capabilities(p);
-        !caps.is_empty() && !caps.contains(crate::policy::Capability::Deny)
-    })
+    acl.grants_anything_under(path)
 }

@@ -55,8 +55,15 @@ fn read(unsealed: &Unsealed, name: &str, legacy_api: bool) -> Result<Response, R
     if name == "root" {
         let mut data = Map::new();
         data.insert("name".into(), json!("root"));
-        data.insert(if legacy_api { "rules" } else { "policy" }.into(), json!(""));
-        return Ok(if legacy_api { legacy(data) } else { Response::data(data) });
+        data.insert(
+            if legacy_api { "rules" } else { "policy" }.into(),
+            json!(""),
+        );
+        return Ok(if legacy_api {
+            legacy(data)
+        } else {
+            Response::data(data)
+        });
     }
     let policy = unsealed.policies.get(&name).ok_or(RequestError::NotFound)?;
     let mut data = Map::new();
@@ -73,13 +80,19 @@ fn read(unsealed: &Unsealed, name: &str, legacy_api: bool) -> Result<Response, R
 /// The policy document from `policy` (or `rules` on the old API); Vault also accepts it
 /// base64-encoded.
 fn policy_text(req: &Request, legacy_api: bool) -> Result<String, RequestError> {
-    let fields: &[&str] = if legacy_api { &["rules", "policy"] } else { &["policy"] };
+    let fields: &[&str] = if legacy_api {
+        &["rules", "policy"]
+    } else {
+        &["policy"]
+    };
     let text = fields
         .iter()
         .find_map(|f| match req.data.get(*f) {
             Some(Value::String(s)) => Some(Ok(s.clone())),
             None | Some(Value::Null) => None,
-            Some(_) => Some(Err(RequestError::invalid(format!("{f:?} must be a string")))),
+            Some(_) => Some(Err(RequestError::invalid(format!(
+                "{f:?} must be a string"
+            )))),
         })
         .transpose()?
         .filter(|t| !t.trim().is_empty())

@@ -140,8 +140,16 @@ async fn init(core: &Core, req: &Request) -> Result<Response, RequestError> {
     let threshold = count("secret_threshold")?;
     let result = core.initialize(shares, threshold, None, false).await?;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let keys: Vec<String> = result.shares.iter().map(|s| crate::crypto::hex(s)).collect();
-    let keys_b64: Vec<String> = result.shares.iter().map(|s| b64.encode(s.as_slice())).collect();
+    let keys: Vec<String> = result
+        .shares
+        .iter()
+        .map(|s| crate::crypto::hex(s))
+        .collect();
+    let keys_b64: Vec<String> = result
+        .shares
+        .iter()
+        .map(|s| b64.encode(s.as_slice()))
+        .collect();
     Ok(Response::raw(
         200,
         json!({
@@ -160,7 +168,11 @@ async fn unseal(core: &Core, req: &Request) -> Result<Response, RequestError> {
     let key = req
         .str_field("key")?
         .filter(|k| !k.is_empty())
-        .ok_or_else(|| RequestError::invalid("'key' must be specified in request body as JSON, or 'reset' set to true"))?;
+        .ok_or_else(|| {
+            RequestError::invalid(
+                "'key' must be specified in request body as JSON, or 'reset' set to true",
+            )
+        })?;
     let share = decode_key(key)?;
     if !core.is_initialized().await? {
         return Err(RequestError::invalid("Vault is not initialized"));

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use super::TokenEntry;
 use crate::barrier::{BarrierError, StorageView};
-use crate::crypto::{hmac_sha256_hex, random_base62};
+use crate::crypto::random_base62;
 use crate::storage::TxnOp;
 
 /// Above this many cached entries the cache is cleared and refilled on demand.
@@ -26,7 +26,8 @@ struct AccessorIndex {
 /// The token store of one unsealed core.
 pub struct TokenStore {
     view: StorageView,
-    hmac_key: Zeroizing<Vec<u8>>,
+    /// Keyed HMAC-SHA256 for token and accessor identities (ring wipes it on drop).
+    hmac_key: ring::hmac::Key,
     cache: RwLock<HashMap<String, Arc<TokenEntry>>>,
     use_lock: tokio::sync::Mutex<()>,
 }
@@ -37,7 +38,7 @@ pub const HMAC_KEY_PATH: &str = "hmac-key";
 impl TokenStore {
     /// Opens the store, creating its HMAC key on first use.
     pub async fn open(view: StorageView) -> Result<Self, BarrierError> {
-        let hmac_key = match view.get(HMAC_KEY_PATH).await? {
+        let key_bytes = match view.get(HMAC_KEY_PATH).await? {
             Some(key) => Zeroizing::new(key),
             None => {
                 let key = crate::crypto::random_key::<32>();
@@ -45,6 +46,7 @@ impl TokenStore {
                 Zeroizing::new(key.to_vec())
             }
         };
+        let hmac_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key_bytes);
         Ok(Self {
             view,
             hmac_key,
@@ -55,7 +57,7 @@ impl TokenStore {
 
     /// The storage identity of a token or accessor.
     pub fn hash(&self, secret: &str) -> String {
-        hmac_sha256_hex(&self.hmac_key, secret.as_bytes())
+        crate::crypto::hex(ring::hmac::sign(&self.hmac_key, secret.as_bytes()).as_ref())
     }
 
     /// A new random token in OpenBao's format (`s.` + 24 characters) and its accessor.
@@ -94,7 +96,11 @@ impl TokenStore {
         if let Some(entry) = self.cached(hash) {
             return Ok(Some(entry));
         }
-        let Some(entry) = self.view.get_json::<TokenEntry>(&format!("id/{hash}")).await? else {
+        let Some(entry) = self
+            .view
+            .get_json::<TokenEntry>(&format!("id/{hash}"))
+            .await?
+        else {
             return Ok(None);
         };
         let entry = Arc::new(entry);
@@ -103,7 +109,11 @@ impl TokenStore {
     }
 
     /// The live entry for a token, or `None` if unknown or expired.
-    pub async fn lookup(&self, token: &str, now: u64) -> Result<Option<Arc<TokenEntry>>, BarrierError> {
+    pub async fn lookup(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> Result<Option<Arc<TokenEntry>>, BarrierError> {
         let entry = self.get_by_hash(&self.hash(token)).await?;
         Ok(entry.filter(|e| !e.is_expired(now)))
     }
@@ -140,7 +150,10 @@ impl TokenStore {
             ));
         }
         if entry.expire_time != 0 {
-            ops.push(TxnOp::Put(expire_key(entry.expire_time, &entry.id_hash), Vec::new()));
+            ops.push(TxnOp::Put(
+                expire_key(entry.expire_time, &entry.id_hash),
+                Vec::new(),
+            ));
         }
         self.view.transaction(ops).await?;
         let entry = Arc::new(entry);
@@ -149,18 +162,28 @@ impl TokenStore {
     }
 
     /// Replaces an entry (renewal, use counting), moving its expiry index entry.
-    pub async fn update(&self, old: &TokenEntry, new: TokenEntry) -> Result<Arc<TokenEntry>, BarrierError> {
+    pub async fn update(
+        &self,
+        old: &TokenEntry,
+        new: TokenEntry,
+    ) -> Result<Arc<TokenEntry>, BarrierError> {
         let mut ops = vec![TxnOp::Put(format!("id/{}", new.id_hash), to_json(&new))];
         if old.expire_time != new.expire_time {
             if old.expire_time != 0 {
                 ops.push(TxnOp::Delete(expire_key(old.expire_time, &old.id_hash)));
             }
             if new.expire_time != 0 {
-                ops.push(TxnOp::Put(expire_key(new.expire_time, &new.id_hash), Vec::new()));
+                ops.push(TxnOp::Put(
+                    expire_key(new.expire_time, &new.id_hash),
+                    Vec::new(),
+                ));
             }
         }
         if old.parent != new.parent && !old.parent.is_empty() {
-            ops.push(TxnOp::Delete(format!("parent/{}/{}", old.parent, old.id_hash)));
+            ops.push(TxnOp::Delete(format!(
+                "parent/{}/{}",
+                old.parent, old.id_hash
+            )));
         }
         self.view.transaction(ops).await?;
         let new = Arc::new(new);
@@ -180,7 +203,10 @@ impl TokenStore {
             TxnOp::Delete(format!("accessor/{}", self.hash(&entry.accessor))),
         ];
         if !entry.parent.is_empty() {
-            ops.push(TxnOp::Delete(format!("parent/{}/{}", entry.parent, entry.id_hash)));
+            ops.push(TxnOp::Delete(format!(
+                "parent/{}/{}",
+                entry.parent, entry.id_hash
+            )));
         }
         if entry.expire_time != 0 {
             ops.push(TxnOp::Delete(expire_key(entry.expire_time, &entry.id_hash)));
@@ -212,7 +238,9 @@ impl TokenStore {
         let mut after: Option<String> = None;
         loop {
             let keys = self.view.scan("id/", after.as_deref(), 1024).await?;
-            let Some(last) = keys.last().cloned() else { break };
+            let Some(last) = keys.last().cloned() else {
+                break;
+            };
             for key in keys {
                 let hash = &key["id/".len()..];
                 if let Some(entry) = self.get_by_hash(hash).await? {
@@ -223,7 +251,6 @@ impl TokenStore {
         }
         Ok(out)
     }
-
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
@@ -272,7 +299,9 @@ impl TokenStore {
     }
 
     pub async fn put_role(&self, role: &TokenRole) -> Result<(), BarrierError> {
-        self.view.put_json(&format!("roles/{}", role.name), role).await
+        self.view
+            .put_json(&format!("roles/{}", role.name), role)
+            .await
     }
 
     pub async fn delete_role(&self, name: &str) -> Result<(), BarrierError> {

@@ -38,22 +38,34 @@ pub async fn create(
     let (token, accessor) = match req.str_field("id")? {
         Some(id) if !id.is_empty() => {
             if !parent.is_root() {
-                return Err(RequestError::invalid("root or sudo privileges required to specify token id"));
+                return Err(RequestError::invalid(
+                    "root or sudo privileges required to specify token id",
+                ));
             }
-            (zeroize::Zeroizing::new(id.to_string()), crate::crypto::random_base62(24))
+            (
+                zeroize::Zeroizing::new(id.to_string()),
+                crate::crypto::random_base62(24),
+            )
         }
         _ => TokenStore::generate_ids(),
     };
     let id_hash = unsealed.tokens.hash(&token);
     if unsealed.tokens.get_by_hash(&id_hash).await?.is_some() {
-        return Err(RequestError::invalid("cannot create a token with a duplicate ID"));
+        return Err(RequestError::invalid(
+            "cannot create a token with a duplicate ID",
+        ));
     }
     let now = now_unix();
-    let renewable = bool_field(req, "renewable")?.unwrap_or(role.as_ref().is_none_or(|r| r.renewable));
+    let renewable =
+        bool_field(req, "renewable")?.unwrap_or(role.as_ref().is_none_or(|r| r.renewable));
     let entry = TokenEntry {
         id_hash,
         accessor,
-        parent: if orphan { String::new() } else { parent.id_hash.clone() },
+        parent: if orphan {
+            String::new()
+        } else {
+            parent.id_hash.clone()
+        },
         policies,
         path: match &role {
             Some(r) => format!("auth/token/create/{}", r.name),
@@ -103,12 +115,15 @@ fn policies(
     role: Option<&TokenRole>,
     privileged: bool,
 ) -> Result<Vec<String>, RequestError> {
-    let requested = string_list(req, "policies")?.map(|list| {
-        list.into_iter()
-            .map(|p| p.to_lowercase())
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-    });
+    // An empty list means "not given" (inherit), as Vault.
+    let requested = string_list(req, "policies")?
+        .map(|list| {
+            list.into_iter()
+                .map(|p| p.to_lowercase())
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .filter(|list| !list.is_empty());
     let no_default = bool_field(req, "no_default_policy")?.unwrap_or(false);
     let mut policies = match (requested, role) {
         (Some(list), Some(role)) => {
@@ -122,8 +137,14 @@ fn policies(
             .cloned()
             .collect(),
         (Some(list), None) => {
-            if !privileged && !list.iter().all(|p| p == "default" || parent.policies.contains(p)) {
-                return Err(RequestError::invalid("child policies must be subset of parent"));
+            if !privileged
+                && !list
+                    .iter()
+                    .all(|p| p == "default" || parent.policies.contains(p))
+            {
+                return Err(RequestError::invalid(
+                    "child policies must be subset of parent",
+                ));
             }
             list
         }
@@ -131,7 +152,9 @@ fn policies(
     };
     if policies.iter().any(|p| p == "root") {
         if !parent.is_root() {
-            return Err(RequestError::invalid("root tokens may not be created by a non-root token"));
+            return Err(RequestError::invalid(
+                "root tokens may not be created by a non-root token",
+            ));
         }
         policies.retain(|p| p == "root");
     } else if !no_default && !policies.iter().any(|p| p == "default") {
@@ -147,10 +170,15 @@ fn policies(
 fn check_role_policies(list: &[String], role: &TokenRole) -> Result<(), RequestError> {
     for p in list {
         if role.disallowed_policies.contains(p) {
-            return Err(RequestError::invalid(format!("token policy {p:?} is disallowed by this role")));
+            return Err(RequestError::invalid(format!(
+                "token policy {p:?} is disallowed by this role"
+            )));
         }
-        if !role.allowed_policies.is_empty() && p != "default" && !role.allowed_policies.contains(p) {
-            return Err(RequestError::invalid(format!("token policy {p:?} is not allowed by this role")));
+        if !role.allowed_policies.is_empty() && p != "default" && !role.allowed_policies.contains(p)
+        {
+            return Err(RequestError::invalid(format!(
+                "token policy {p:?} is not allowed by this role"
+            )));
         }
     }
     Ok(())
@@ -164,7 +192,8 @@ fn lifetimes(
     policies: &[String],
 ) -> Result<(u64, u64, u64), RequestError> {
     let period = duration_field(req, "period")?.unwrap_or(role.map_or(0, |r| r.period));
-    let explicit_max = duration_field(req, "explicit_max_ttl")?.unwrap_or(role.map_or(0, |r| r.explicit_max_ttl));
+    let explicit_max =
+        duration_field(req, "explicit_max_ttl")?.unwrap_or(role.map_or(0, |r| r.explicit_max_ttl));
     let requested = duration_field(req, "ttl")?.or(duration_field(req, "lease")?);
     let system_max = unsealed.settings.max_lease_ttl.as_secs();
     let is_root = policies.iter().any(|p| p == "root");
@@ -176,7 +205,11 @@ fn lifetimes(
         _ => unsealed.settings.default_lease_ttl.as_secs(),
     };
     if explicit_max > 0 {
-        ttl = if ttl == 0 { explicit_max } else { ttl.min(explicit_max) };
+        ttl = if ttl == 0 {
+            explicit_max
+        } else {
+            ttl.min(explicit_max)
+        };
     }
     if period == 0 && ttl > system_max {
         ttl = system_max;
@@ -199,7 +232,13 @@ fn display_name(req: &Request) -> Result<String, RequestError> {
     };
     let name: String = format!("token-{name}")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     Ok(name.trim_end_matches('-').to_string())
 }

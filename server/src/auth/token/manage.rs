@@ -63,7 +63,11 @@ pub async fn renew_accessor(unsealed: &Unsealed, req: &Request) -> Result<Respon
     Ok(response)
 }
 
-pub async fn renew(unsealed: &Unsealed, caller: &TokenEntry, req: &Request) -> Result<Response, RequestError> {
+pub async fn renew(
+    unsealed: &Unsealed,
+    caller: &TokenEntry,
+    req: &Request,
+) -> Result<Response, RequestError> {
     let token = req.client_token.clone().unwrap_or_default();
     renew_with_token(unsealed, caller, req, &token).await
 }
@@ -114,13 +118,21 @@ async fn renew_with_token(
     })
 }
 
-pub async fn revoke(unsealed: &Unsealed, req: &Request, orphan: bool) -> Result<Response, RequestError> {
+pub async fn revoke(
+    unsealed: &Unsealed,
+    req: &Request,
+    orphan: bool,
+) -> Result<Response, RequestError> {
     let token = required(req, "token")?;
     let hash = unsealed.tokens.hash(token);
     revoke_hash(unsealed, &hash, orphan).await
 }
 
-pub async fn revoke_hash(unsealed: &Unsealed, hash: &str, orphan: bool) -> Result<Response, RequestError> {
+pub async fn revoke_hash(
+    unsealed: &Unsealed,
+    hash: &str,
+    orphan: bool,
+) -> Result<Response, RequestError> {
     if orphan {
         unsealed.revoke_orphan(hash).await?;
     } else {

@@ -13,7 +13,11 @@ use crate::engines::MountContext;
 use crate::tokens::TokenEntry;
 
 /// Dispatches a request under `auth/token/` (`req.path` relative to it).
-pub async fn handle(unsealed: &Arc<Unsealed>, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
+pub async fn handle(
+    unsealed: &Arc<Unsealed>,
+    ctx: &MountContext,
+    req: &Request,
+) -> Result<Response, RequestError> {
     let caller = ctx.token.clone().ok_or(RequestError::PermissionDenied)?;
     let path = req.path.trim_end_matches('/');
     let (head, tail) = path.split_once('/').unwrap_or((path, ""));
@@ -21,9 +25,13 @@ pub async fn handle(unsealed: &Arc<Unsealed>, ctx: &MountContext, req: &Request)
     match (head, req.operation) {
         ("create", _) if write => create::create(unsealed, &caller, req, tail, false).await,
         ("create-orphan", _) if write => create::create(unsealed, &caller, req, "", true).await,
-        ("lookup-self", Operation::Read) => manage::lookup_entry(&caller, req.client_token.as_deref()),
+        ("lookup-self", Operation::Read) => {
+            manage::lookup_entry(&caller, req.client_token.as_deref())
+        }
         ("lookup-self", _) if write => manage::lookup_entry(&caller, req.client_token.as_deref()),
-        ("lookup", Operation::Read) | ("lookup", _) if write || req.operation == Operation::Read => {
+        ("lookup", Operation::Read) | ("lookup", _)
+            if write || req.operation == Operation::Read =>
+        {
             manage::lookup(unsealed, req).await
         }
         ("lookup-accessor", _) if write => manage::lookup_accessor(unsealed, req).await,

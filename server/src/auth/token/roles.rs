@@ -6,7 +6,11 @@ use crate::core::{Operation, Request, RequestError, Response, Unsealed};
 use crate::sys::{bool_field, duration_field, string_list};
 use crate::tokens::TokenRole;
 
-pub async fn handle(unsealed: &Unsealed, req: &Request, name: &str) -> Result<Response, RequestError> {
+pub async fn handle(
+    unsealed: &Unsealed,
+    req: &Request,
+    name: &str,
+) -> Result<Response, RequestError> {
     if name.is_empty() {
         return match req.operation {
             Operation::List => Response::list(unsealed.tokens.role_names().await?),
@@ -18,7 +22,11 @@ pub async fn handle(unsealed: &Unsealed, req: &Request, name: &str) -> Result<Re
     }
     match req.operation {
         Operation::Read => {
-            let role = unsealed.tokens.role(name).await?.ok_or(RequestError::NotFound)?;
+            let role = unsealed
+                .tokens
+                .role(name)
+                .await?
+                .ok_or(RequestError::NotFound)?;
             Ok(Response::json(json!({
                 "name": role.name,
                 "allowed_policies": role.allowed_policies,
@@ -51,10 +59,13 @@ pub async fn handle(unsealed: &Unsealed, req: &Request, name: &str) -> Result<Re
             if let Some(renewable) = bool_field(req, "renewable")? {
                 role.renewable = renewable;
             }
-            if let Some(p) = duration_field(req, "token_period")?.or(duration_field(req, "period")?) {
+            if let Some(p) = duration_field(req, "token_period")?.or(duration_field(req, "period")?)
+            {
                 role.period = p;
             }
-            if let Some(m) = duration_field(req, "token_explicit_max_ttl")?.or(duration_field(req, "explicit_max_ttl")?) {
+            if let Some(m) = duration_field(req, "token_explicit_max_ttl")?
+                .or(duration_field(req, "explicit_max_ttl")?)
+            {
                 role.explicit_max_ttl = m;
             }
             if let Some(suffix) = req.str_field("path_suffix")? {
@@ -62,7 +73,9 @@ pub async fn handle(unsealed: &Unsealed, req: &Request, name: &str) -> Result<Re
             }
             if let Some(kind) = req.str_field("token_type")? {
                 if !matches!(kind, "" | "service" | "default-service" | "default") {
-                    return Err(RequestError::invalid(format!("unsupported token_type {kind:?}: only service tokens are issued")));
+                    return Err(RequestError::invalid(format!(
+                        "unsupported token_type {kind:?}: only service tokens are issued"
+                    )));
                 }
                 role.token_type = kind.to_string();
             }
