@@ -20,7 +20,6 @@ mod error;
 #[cfg(test)]
 mod error_tests;
 mod fields;
-pub(crate) mod hcl_compat;
 mod source;
 #[cfg(test)]
 mod tests;

@@ -68,7 +68,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Decodes hex (either case); `None` on any non-hex character or odd length.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);

@@ -9,6 +9,7 @@ pub mod core;
 pub mod crypto;
 pub mod duration;
 pub mod engines;
+pub(crate) mod hcl1;
 pub mod http;
 pub mod policy;
 mod server;

@@ -1,7 +1,7 @@
 //! Reads a config file's text, HCL or JSON, into one tree of located items.
 //!
 //! HCL is parsed strictly as HCL2 first; only if that fails is it rewritten from HCL1 (see
-//! `hcl_compat`), and if that fails too the strict parser's error is reported. JSON
+//! `crate::hcl1`), and if that fails too the strict parser's error is reported. JSON
 //! follows Vault's JSON config shape, where `"listener": {"tcp": {...}}` (or a list of such
 //! objects) is a labelled block.
 
@@ -10,8 +10,8 @@ use hcl::edit::Span;
 use hcl::eval::{Context, Evaluate};
 use serde_json::{Map, Number, Value};
 
-use super::hcl_compat::{normalize_hcl1, Normalized};
 use super::{ConfigError, Problem};
+use crate::hcl1::{self, Normalized};
 
 /// The body of the file or of a block.
 #[derive(Debug, Clone, Default)]
@@ -59,7 +59,8 @@ fn parse_hcl(text: &str) -> Result<Section, ConfigError> {
         Ok(body) => return section_from_hcl(&body, &Lines::Original(text)),
         Err(error) => error,
     };
-    let normalized = normalize_hcl1(text);
+    // As in the strict parse: `${` in strings is a template, and nested blocks stay blocks.
+    let normalized = hcl1::normalize(text, hcl1::Options::default());
     match hcl::edit::parser::parse_body(&normalized.text) {
         Ok(body) => section_from_hcl(&body, &Lines::Normalized(&normalized)),
         Err(_) => Err(ConfigError::at(

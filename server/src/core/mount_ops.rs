@@ -4,6 +4,26 @@
 use super::mounts::{normalize_path, MountEntry};
 use super::{RequestError, Unsealed};
 
+impl Unsealed {
+    /// Remembers a finished move for `sys/remount/status` (kept in memory, last 100).
+    pub fn record_migration(&self, id: &str, from: &str, to: &str) {
+        let mut moves = self.migrations.lock().unwrap_or_else(|e| e.into_inner());
+        if moves.len() >= 100 {
+            moves.remove(0);
+        }
+        moves.push((id.to_string(), from.to_string(), to.to_string()));
+    }
+
+    /// (from, to) of a recorded move.
+    pub fn migration(&self, id: &str) -> Option<(String, String)> {
+        let moves = self.migrations.lock().unwrap_or_else(|e| e.into_inner());
+        moves
+            .iter()
+            .find(|(m, _, _)| m == id)
+            .map(|(_, f, t)| (f.clone(), t.clone()))
+    }
+}
+
 /// Secrets-engine paths that cannot be mounted over or removed.
 const RESERVED: &[&str] = &["sys/", "auth/", "cubbyhole/", "identity/"];
 

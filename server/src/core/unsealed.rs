@@ -26,6 +26,8 @@ pub struct Unsealed {
     cluster: ClusterInfo,
     /// Serialises mount table changes (read-modify-write of the stored tables).
     pub(super) mount_lock: tokio::sync::Mutex<()>,
+    /// Finished `sys/remount` moves: (migration id, from, to).
+    pub(super) migrations: Mutex<Vec<(String, String, String)>>,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -44,6 +46,7 @@ impl Unsealed {
             tokens,
             settings,
             mount_lock: tokio::sync::Mutex::new(()),
+            migrations: Mutex::new(Vec::new()),
             stop,
             tasks: Mutex::new(Vec::new()),
         })

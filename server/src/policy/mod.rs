@@ -2,7 +2,7 @@
 //! it, and compiling a token's policies into an [`Acl`] that answers access
 //! checks with Vault's semantics. Pure logic: no I/O, no async.
 //!
-//! Layout: `syntax` accepts HCL1-only forms, `parse` reads text into a neutral
+//! Layout: `parse` reads text (HCL1 forms through `crate::hcl1`) into a neutral
 //! tree, `rules` gives it meaning, `format` writes it back, `acl` and
 //! `params` decide requests.
 
@@ -13,7 +13,6 @@ mod format;
 mod params;
 mod parse;
 mod rules;
-mod syntax;
 #[cfg(test)]
 mod tests;
 

@@ -10,7 +10,7 @@ use hcl::edit::{Decorate, Span};
 use serde_json::{Map, Value};
 
 use super::error::{Location, ParseError};
-use super::syntax::{normalize, Normalized};
+use crate::hcl1::{self, Normalized};
 
 /// A parsed policy before its rules are interpreted.
 #[derive(Debug, Clone, Default)]
@@ -77,7 +77,12 @@ fn without_position(message: &str) -> &str {
 }
 
 fn from_hcl(text: &str) -> Result<RawPolicy, ParseError> {
-    let normalized = normalize(text);
+    // Vault's policy parser reads `${` as text, and `name { "*" = [] }` as an object.
+    let options = hcl1::Options {
+        literal_interpolation: true,
+        nested_blocks_as_objects: true,
+    };
+    let normalized = hcl1::normalize(text, options);
     let body = hcl::edit::parser::parse_body(&normalized.text)
         .map_err(|error| syntax_error(text, &normalized, &error))?;
     let reader = HclReader { normalized };
@@ -106,7 +111,7 @@ struct HclReader {
 impl HclReader {
     fn line(&self, item: &impl Span) -> Option<usize> {
         item.span()
-            .map(|span| self.normalized.line_of_offset(span.start))
+            .map(|span| self.normalized.original_line_of_offset(span.start))
     }
 
     fn policy(&self, body: &Body) -> Result<RawPolicy, ParseError> {

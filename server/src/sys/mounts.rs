@@ -17,6 +17,9 @@ pub async fn handle(unsealed: &Arc<Unsealed>, req: &Request) -> Result<Response,
     if path == "remount" {
         return remount(unsealed, req).await;
     }
+    if let Some(id) = path.strip_prefix("remount/status/") {
+        return remount_status(unsealed, id);
+    }
     let (auth, rest) = match path.split_once('/') {
         Some((top, rest)) => (top == "auth", rest),
         None => (path == "auth", ""),
@@ -268,10 +271,27 @@ async fn remount(unsealed: &Unsealed, req: &Request) -> Result<Response, Request
             .map(str::to_string)
             .ok_or_else(|| RequestError::invalid(format!("missing {name:?}")))
     };
-    unsealed.remount(&field("from")?, &field("to")?).await?;
+    let (from, to) = (field("from")?, field("to")?);
+    unsealed.remount(&from, &to).await?;
+    let id = crate::crypto::uuid_v4();
+    unsealed.record_migration(&id, &from, &to);
     let mut data = Map::new();
-    data.insert("migration_id".into(), json!(crate::crypto::uuid_v4()));
+    data.insert("migration_id".into(), json!(id));
     Ok(Response::data(data))
+}
+
+/// `sys/remount/status/<id>`: moves finish before `sys/remount` answers, so a known id
+/// is always a success.
+fn remount_status(unsealed: &Unsealed, id: &str) -> Result<Response, RequestError> {
+    let (from, to) = unsealed.migration(id).ok_or(RequestError::NotFound)?;
+    Ok(Response::json(json!({
+        "migration_id": id,
+        "migration_info": {
+            "source_mount": crate::core::mounts::normalize_path(&from),
+            "target_mount": crate::core::mounts::normalize_path(&to),
+            "status": "success",
+        }
+    })))
 }
 
 /// `sys/internal/ui/mounts[/<path>]`: what the CLI asks before KV commands to learn the

@@ -3,7 +3,6 @@
 mod matching;
 mod parsing;
 mod properties;
-mod syntax;
 
 use std::sync::Arc;
 

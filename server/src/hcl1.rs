@@ -1,28 +1,52 @@
 //! Rewrites the HCL1 forms that Vault accepts, and hcl-rs (an HCL2 parser) rejects, into HCL2.
 //!
-//! Vault still parses configs and policies with HCL1, so files in the wild contain
-//! `listener "tcp" { address = "x" tls_disable = 1 }` (several attributes on one line),
-//! a block's `{` on the line after its header, items separated by commas, and objects
-//! without commas (`{ a = "1" b = "2" }`). Callers parse strictly first and use
-//! [`normalize_hcl1`] only when that fails, so valid HCL2 is never touched. The rewrite keeps
-//! a map from its lines back to the original lines, so errors still point at the user's file.
-//! Policies meet the same HCL1 forms, so the policy parser can use it too
-//! (`crate::config::hcl_compat`).
+//! Vault still parses configs and policies with HCL1, which is laxer than HCL2, so files in
+//! the wild contain:
+//! - several attributes or blocks on one line, separated by nothing or by commas
+//!   (`listener "tcp" { address = "x" tls_disable = 1 }`);
+//! - a block's `{` on a line after its header;
+//! - object elements without separators (`{ a = "1" b = "2" }`);
+//! - `key: value` for `key = value` in a body.
+//!
+//! Two HCL1 readings differ by caller and are chosen with [`Options`]: whether `${` in a
+//! string is a template or plain text, and whether an unlabelled block nested in a block is
+//! an object. The rewrite uses a small tokenizer and copies everything else as it is, so HCL2
+//! errors still point at what the user wrote, and it keeps a map from its lines back to the
+//! original ones, so error lines refer to the user's text.
+
+use std::borrow::Cow;
+
+#[cfg(test)]
+mod tests;
+
+/// Where HCL1 readers differ, how the text is to be read.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Options {
+    /// `${` and `%{` in quoted strings are plain text, as Vault's policy parser reads them
+    /// (they are escaped to `$${` and `%%{`); otherwise they stay HCL2 templates.
+    pub literal_interpolation: bool,
+    /// An unlabelled block inside another block is an object attribute, as HCL1 reads it:
+    /// `name { "*" = [] }` becomes `name = { "*" = [] }`, since an HCL2 body forbids quoted
+    /// keys. Otherwise it stays a block.
+    pub nested_blocks_as_objects: bool,
+}
 
 /// HCL2 text rewritten from HCL1, with the original line of each of its lines.
 #[derive(Debug, Clone)]
 pub(crate) struct Normalized {
     /// The rewritten text.
     pub text: String,
-    /// `line_map[i]` is the original (1-based) line of rewritten line `i + 1`.
+    /// `line_map[i]` is the original (1-based) line of rewritten line `i + 1`; never empty.
     line_map: Vec<usize>,
 }
 
 impl Normalized {
-    /// The original 1-based line of a 1-based line of the rewritten text.
+    /// The original 1-based line of a 1-based line of the rewritten text; a line past the
+    /// end maps to the last one.
     pub fn original_line(&self, line: usize) -> usize {
-        let index = line.saturating_sub(1).min(self.line_map.len() - 1);
-        self.line_map[index]
+        let index = line.saturating_sub(1);
+        let known = self.line_map.get(index).or(self.line_map.last());
+        known.copied().unwrap_or(1)
     }
 
     /// The original 1-based line of a byte offset into the rewritten text.
@@ -38,19 +62,27 @@ impl Normalized {
 }
 
 /// Rewrites HCL1-only forms into HCL2; text that is already HCL2 comes back equivalent.
-pub(crate) fn normalize_hcl1(text: &str) -> Normalized {
+/// Never fails: what cannot be rewritten is copied, and the HCL2 parser reports it.
+pub(crate) fn normalize(text: &str, options: Options) -> Normalized {
     let mut rewriter = Rewriter {
+        options,
         out: String::with_capacity(text.len() + 64),
         line_map: vec![1],
         original_line: 1,
         stack: vec![Context::Body(BodyPhase::Start)],
         header_end: 0,
+        header_parts: 0,
         newline_after_open: false,
     };
+    let templates = !options.literal_interpolation;
     let mut position = 0;
     while position < text.len() {
-        let (token, end) = next_token(text, position);
-        rewriter.take(token, &text[position..end]);
+        let (token, end) = next_token(text, position, templates);
+        let mut token_text = Cow::Borrowed(&text[position..end]);
+        if token == Token::QuotedString && !templates {
+            token_text = Cow::Owned(escape_interpolation(&token_text));
+        }
+        rewriter.take(token, &token_text);
         position = end;
     }
     Normalized {
@@ -109,12 +141,16 @@ enum Context {
 }
 
 struct Rewriter {
+    options: Options,
     out: String,
     line_map: Vec<usize>,
     original_line: usize,
+    /// Bodies below objects and nested expressions: never empty.
     stack: Vec<Context>,
     /// Where in `out` the current block header ends, for moving a `{` up to it.
     header_end: usize,
+    /// How many names and labels the current header has.
+    header_parts: usize,
     /// A block's `{` was just written; its first item must start on a new line.
     newline_after_open: bool,
 }
@@ -124,7 +160,10 @@ impl Rewriter {
         if self.newline_after_open {
             match token {
                 Token::Space | Token::BlockComment => {}
-                Token::Newline | Token::LineComment => self.newline_after_open = false,
+                // `{}` is valid HCL2 as it is.
+                Token::Newline | Token::LineComment | Token::CloseBrace => {
+                    self.newline_after_open = false
+                }
                 _ => {
                     self.newline_after_open = false;
                     self.insert_newline();
@@ -143,14 +182,17 @@ impl Rewriter {
         match (token, phase) {
             (Token::Word, Done) => {
                 self.insert_newline();
-                self.emit_header_part(text);
+                self.start_header(text);
             }
-            (Token::Word | Token::QuotedString, Start | Header) => self.emit_header_part(text),
+            (Token::Word | Token::QuotedString, Start) => self.start_header(text),
+            (Token::Word | Token::QuotedString, Header) => self.emit_header_part(text),
             (Token::Word | Token::QuotedString | Token::Heredoc, Value) => {
                 self.emit_with_phase(text, Context::Body(Done))
             }
             (Token::Operator, Value | Done) => self.emit_with_phase(text, Context::Body(Value)),
             (Token::Equals, Header) => self.emit_with_phase(text, Context::Body(Value)),
+            // HCL1 accepts `key: value` in a body; HCL2 only `key = value`.
+            (Token::Colon, Header) => self.emit_with_phase("=", Context::Body(Value)),
             // HCL1 separated items with commas; HCL2 uses newlines.
             (Token::Comma, Done) => {}
             (Token::Newline, Start | Done) => self.emit_with_phase(text, Context::Body(Start)),
@@ -195,14 +237,24 @@ impl Rewriter {
         }
     }
 
+    fn start_header(&mut self, text: &str) {
+        self.header_parts = 0;
+        self.emit_header_part(text);
+    }
+
     fn emit_header_part(&mut self, text: &str) {
         self.emit_with_phase(text, Context::Body(BodyPhase::Header));
         self.header_end = self.out.len();
+        self.header_parts += 1;
     }
 
     /// A block's `{`; if it sits on a later line than the header (HCL1 allowed that), it is
     /// moved up to the header's line, so the line count stays the same.
     fn open_block(&mut self) {
+        let nested = self.stack.len() > 1;
+        if self.options.nested_blocks_as_objects && nested && self.header_parts == 1 {
+            return self.open_block_as_object();
+        }
         if self.out[self.header_end..].contains('\n') {
             self.out.insert_str(self.header_end, " {");
             self.out.push(' ');
@@ -213,9 +265,22 @@ impl Rewriter {
         self.stack.push(Context::Body(BodyPhase::Start));
     }
 
+    /// `name { ... }` written as `name = { ... }`.
+    fn open_block_as_object(&mut self) {
+        if self.out[self.header_end..].contains('\n') {
+            self.out.insert_str(self.header_end, " = {");
+            self.out.push(' ');
+        } else {
+            self.out.insert_str(self.header_end, " =");
+            self.out.push('{');
+        }
+        self.stack.push(Context::Object(ObjectPhase::Key));
+    }
+
     fn close_block(&mut self, text: &str) {
         let line_start = self.out.rfind('\n').map_or(0, |i| i + 1);
-        if !self.out[line_start..].trim().is_empty() {
+        let line = self.out[line_start..].trim();
+        if !line.is_empty() && !line.ends_with('{') {
             self.insert_newline();
         }
         self.pop(text);
@@ -274,8 +339,9 @@ impl Rewriter {
     }
 }
 
-/// The token starting at `start` and the offset where it ends.
-fn next_token(text: &str, start: usize) -> (Token, usize) {
+/// The token starting at `start` and the offset where it ends. With `templates`, a quoted
+/// string runs over `${...}` interpolations, which may contain quotes.
+fn next_token(text: &str, start: usize, templates: bool) -> (Token, usize) {
     let bytes = text.as_bytes();
     let rest = &text[start..];
     let single = |token| (token, start + 1);
@@ -288,7 +354,7 @@ fn next_token(text: &str, start: usize) -> (Token, usize) {
         b'#' => (Token::LineComment, line_end(text, start)),
         b'/' if rest.starts_with("//") => (Token::LineComment, line_end(text, start)),
         b'/' if rest.starts_with("/*") => (Token::BlockComment, block_comment_end(text, start)),
-        b'"' => (Token::QuotedString, string_end(bytes, start)),
+        b'"' => (Token::QuotedString, string_end(bytes, start, templates)),
         b'<' if is_heredoc_start(rest) => (Token::Heredoc, heredoc_end(text, start)),
         b'=' if rest.starts_with("==") || rest.starts_with("=>") => (Token::Operator, start + 2),
         b'=' => single(Token::Equals),
@@ -329,16 +395,16 @@ fn block_comment_end(text: &str, start: usize) -> usize {
         .map_or(text.len(), |i| start + 2 + i + 2)
 }
 
-/// The end of a quoted string, skipping escapes and `${...}` / `%{...}` interpolations (which
-/// may themselves contain strings). An unterminated string ends at the end of its line.
-fn string_end(bytes: &[u8], start: usize) -> usize {
+/// The end of a quoted string, skipping escapes and, with `templates`, `${...}` / `%{...}`
+/// interpolations. An unterminated string ends at the end of its line.
+fn string_end(bytes: &[u8], start: usize, templates: bool) -> usize {
     let mut position = start + 1;
     while position < bytes.len() {
         match bytes[position] {
             b'\\' => position += 2,
             b'"' => return position + 1,
             b'\n' => return position,
-            b'$' | b'%' if bytes.get(position + 1) == Some(&b'{') => {
+            b'$' | b'%' if templates && bytes.get(position + 1) == Some(&b'{') => {
                 position = interpolation_end(bytes, position + 2);
             }
             _ => position += 1,
@@ -352,7 +418,7 @@ fn interpolation_end(bytes: &[u8], start: usize) -> usize {
     let mut position = start;
     while position < bytes.len() {
         match bytes[position] {
-            b'"' => position = string_end(bytes, position),
+            b'"' => position = string_end(bytes, position, true),
             b'{' => {
                 depth += 1;
                 position += 1;
@@ -366,6 +432,21 @@ fn interpolation_end(bytes: &[u8], start: usize) -> usize {
         }
     }
     bytes.len()
+}
+
+/// A quoted string with `${` and `%{` escaped as `$${` and `%%{`, so HCL2 reads them as text.
+fn escape_interpolation(quoted: &str) -> String {
+    let mut escaped = String::with_capacity(quoted.len() + 4);
+    let mut chars = quoted.chars().peekable();
+    while let Some(c) = chars.next() {
+        escaped.push(c);
+        match c {
+            '\\' => escaped.extend(chars.next()),
+            '$' | '%' if chars.peek() == Some(&'{') => escaped.push(c),
+            _ => {}
+        }
+    }
+    escaped
 }
 
 fn is_heredoc_start(rest: &str) -> bool {
@@ -389,118 +470,4 @@ fn heredoc_end(text: &str, start: usize) -> usize {
         line_start = end + 1;
     }
     text.len()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parses(text: &str) -> bool {
-        hcl::edit::parser::parse_body(text).is_ok()
-    }
-
-    fn normalized(text: &str) -> String {
-        let result = normalize_hcl1(text);
-        assert!(
-            parses(&result.text),
-            "not HCL2 after rewriting:\n{}",
-            result.text
-        );
-        result.text
-    }
-
-    #[test]
-    fn splits_attributes_on_one_line() {
-        let text = "listener \"tcp\" { address = \"0.0.0.0:8200\" tls_disable = 1 }";
-        assert!(!parses(text));
-        let result = normalized(text);
-        assert_eq!(
-            result,
-            "listener \"tcp\" { \naddress = \"0.0.0.0:8200\" \ntls_disable = 1 \n}"
-        );
-    }
-
-    #[test]
-    fn moves_a_brace_up_to_its_header() {
-        let text = "path \"secret/*\"\n{\n  capabilities = [\"read\"]\n}\n";
-        assert!(!parses(text));
-        let result = normalize_hcl1(text);
-        assert_eq!(
-            result.text,
-            "path \"secret/*\" {\n \n  capabilities = [\"read\"]\n}\n"
-        );
-        assert_eq!(result.original_line(3), 3);
-    }
-
-    #[test]
-    fn drops_commas_between_items() {
-        let text = "storage \"sled\" {\n  path = \"/x\", node = \"a\"\n}\n";
-        assert_eq!(
-            normalized(text),
-            "storage \"sled\" {\n  path = \"/x\" \nnode = \"a\"\n}\n"
-        );
-    }
-
-    #[test]
-    fn adds_commas_inside_objects() {
-        let text = "options = { a = \"1\" b = \"2\" }\n";
-        assert_eq!(normalized(text), "options = { a = \"1\" , b = \"2\" }\n");
-    }
-
-    #[test]
-    fn keeps_strings_comments_and_heredocs_intact() {
-        let text = concat!(
-            "# a { comment\n",
-            "a = \"x = { y\" b = <<EOF\n",
-            "not = parsed {\n",
-            "EOF\n",
-            "c = \"${join(\"}\", [\"a\"])}\" /* { */ d = [1, 2]\n",
-        );
-        let result = normalized(text);
-        assert!(result.contains("\"x = { y\""));
-        assert!(result.contains("<<EOF\nnot = parsed {\nEOF"));
-        assert!(result.contains("\"${join(\"}\", [\"a\"])}\""));
-    }
-
-    #[test]
-    fn maps_lines_back_to_the_original() {
-        let text = "a = 1 b = 2\nlistener \"tcp\" { address = \"x\" tls_disable = true }\nc = 3\n";
-        let result = normalize_hcl1(text);
-        assert!(parses(&result.text), "{}", result.text);
-        let c_line = result.text.lines().position(|l| l.starts_with("c = 3"));
-        assert_eq!(result.original_line(c_line.map_or(0, |i| i + 1)), 3);
-        let offset = result.text.find("tls_disable").unwrap_or(0);
-        assert_eq!(result.original_line_of_offset(offset), 2);
-    }
-
-    #[test]
-    fn leaves_valid_hcl2_equivalent() {
-        let text = concat!(
-            "listener \"tcp\" {\n  address = \"127.0.0.1:8200\"\n  tls_disable = true\n}\n",
-            "audit \"file\" \"x\" {\n  options {\n    file_path = \"/tmp/a\"\n  }\n}\n",
-            "ttl = max(1, 2)\nlist = [\n  \"a\",\n  \"b\",\n]\nobj = {\n  a = 1\n  b = 2\n}\n",
-        );
-        let before = hcl::parse(text).expect("valid HCL2");
-        let after = hcl::parse(&normalized(text)).expect("still valid");
-        assert_eq!(before, after);
-    }
-
-    #[test]
-    fn several_blocks_on_one_line() {
-        let text = "path \"a/*\" { capabilities = [\"read\", \"list\"] } path \"b\" { policy = \"deny\" }\n";
-        let body = hcl::parse(&normalized(text)).expect("valid after rewriting");
-        assert_eq!(body.blocks().count(), 2);
-    }
-
-    #[test]
-    fn nested_single_line_blocks() {
-        let text = "audit \"file\" \"x\" { options { file_path = \"/a\" log_raw = \"true\" } }";
-        let body = hcl::parse(&normalized(text)).expect("valid after rewriting");
-        let expected = hcl::parse(concat!(
-            "audit \"file\" \"x\" {\n  options {\n    file_path = \"/a\"\n",
-            "    log_raw = \"true\"\n  }\n}\n"
-        ))
-        .expect("valid HCL2");
-        assert_eq!(body, expected);
-    }
 }
