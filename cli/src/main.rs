@@ -1,6 +1,13 @@
 //! Temporary entry point (the full CLI replaces it): `cofre server [-dev] [-config FILE]`.
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args
+        .first()
+        .is_some_and(|a| a == "--version" || a == "version" || a == "-version")
+    {
+        println!("Cofre v{}", cofre_server::VERSION);
+        return Ok(());
+    }
     let mut options = cofre_server::ServerOptions::default();
     let mut iter = args.iter().skip(1);
     while let Some(arg) = iter.next() {

@@ -82,6 +82,77 @@ impl Request {
             ))),
         }
     }
+
+    /// A field as a string list: accepts a JSON list of strings or a comma-separated string.
+    pub fn string_list(&self, name: &str) -> Result<Option<Vec<String>>, super::RequestError> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(
+                s.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
+            )),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.trim().to_string()),
+                    _ => Err(super::RequestError::invalid(format!(
+                        "field {name:?} must be a list of strings"
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(super::RequestError::invalid(format!(
+                "field {name:?} must be a list of strings"
+            ))),
+        }
+    }
+
+    /// A boolean field (JSON bool, or "true"/"false"/"1"/"0" from forms and queries).
+    pub fn bool_field(&self, name: &str) -> Result<Option<bool>, super::RequestError> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" | "1" | "t" | "" => Ok(Some(true)),
+                "false" | "0" | "f" => Ok(Some(false)),
+                _ => Err(super::RequestError::invalid(format!(
+                    "field {name:?} must be a boolean"
+                ))),
+            },
+            Some(_) => Err(super::RequestError::invalid(format!(
+                "field {name:?} must be a boolean"
+            ))),
+        }
+    }
+
+    /// An unsigned integer field (number or numeric string).
+    pub fn uint_field(&self, name: &str) -> Result<Option<u64>, super::RequestError> {
+        let bad = || {
+            super::RequestError::invalid(format!("field {name:?} must be a non-negative integer"))
+        };
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(bad),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
+            Some(_) => Err(bad()),
+        }
+    }
+
+    /// A duration field in seconds: integer seconds or a Go duration string ("1h30m").
+    pub fn duration_field(&self, name: &str) -> Result<Option<u64>, super::RequestError> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(v) => crate::duration::parse_duration_value(v)
+                .map(|d| Some(d.as_secs()))
+                .map_err(|e| {
+                    super::RequestError::invalid(format!("invalid duration for {name:?}: {e}"))
+                }),
+        }
+    }
 }
 
 /// The lease attached to a secret in a response (`lease_id`, `lease_duration`, `renewable`).

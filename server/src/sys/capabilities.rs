@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map};
 
-use super::{is_write, legacy, string_list, unsupported};
+use super::{is_write, legacy, unsupported};
 use crate::core::{now_unix, Request, RequestError, Response, Unsealed};
 use crate::engines::MountContext;
 use crate::tokens::TokenEntry;
@@ -44,7 +44,7 @@ pub async fn handle(
         }
         _ => return Err(RequestError::unsupported_path()),
     };
-    let mut paths = string_list(req, "paths")?.unwrap_or_default();
+    let mut paths = req.string_list("paths")?.unwrap_or_default();
     if let Some(path) = req.str_field("path")? {
         paths.push(path.to_string());
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::{bool_field, duration_field, is_write, legacy, unsupported};
+use super::{is_write, legacy, unsupported};
 use crate::core::mounts::MountEntry;
 use crate::core::{Operation, Request, RequestError, Response, Unsealed};
 use crate::engines::MountContext;
@@ -89,8 +89,8 @@ async fn enable(
         .ok_or_else(|| RequestError::invalid("missing mount type"))?;
     let description = req.str_field("description")?.unwrap_or("");
     let mut entry = MountEntry::new(path, kind, description, auth);
-    entry.local = bool_field(req, "local")?.unwrap_or(false);
-    entry.seal_wrap = bool_field(req, "seal_wrap")?.unwrap_or(false);
+    entry.local = req.bool_field("local")?.unwrap_or(false);
+    entry.seal_wrap = req.bool_field("seal_wrap")?.unwrap_or(false);
     entry.options = options(req)?;
     if kind == "kv" && entry.options.is_none() {
         entry.options = Some(BTreeMap::from([("version".to_string(), "1".to_string())]));
@@ -138,10 +138,10 @@ fn sub_request(req: &Request, value: &Value) -> Result<Request, RequestError> {
 
 /// Applies tunable fields from `req` to `entry`.
 fn apply_tune(entry: &mut MountEntry, req: &Request) -> Result<(), RequestError> {
-    if let Some(ttl) = duration_field(req, "default_lease_ttl")? {
+    if let Some(ttl) = req.duration_field("default_lease_ttl")? {
         entry.config.default_lease_ttl = ttl;
     }
-    if let Some(ttl) = duration_field(req, "max_lease_ttl")? {
+    if let Some(ttl) = req.duration_field("max_lease_ttl")? {
         entry.config.max_lease_ttl = ttl;
     }
     if entry.config.max_lease_ttl != 0
@@ -154,7 +154,7 @@ fn apply_tune(entry: &mut MountEntry, req: &Request) -> Result<(), RequestError>
     if let Some(description) = req.str_field("description")? {
         entry.description = description.to_string();
     }
-    if let Some(force) = bool_field(req, "force_no_cache")? {
+    if let Some(force) = req.bool_field("force_no_cache")? {
         entry.config.force_no_cache = force;
     }
     if let Some(visibility) = req.str_field("listing_visibility")? {
@@ -183,7 +183,7 @@ fn apply_tune(entry: &mut MountEntry, req: &Request) -> Result<(), RequestError>
             &mut entry.config.allowed_response_headers,
         ),
     ] {
-        if let Some(list) = super::string_list(req, field)? {
+        if let Some(list) = req.string_list(field)? {
             *target = list;
         }
     }

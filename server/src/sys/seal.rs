@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
-use super::{bool_field, is_write, legacy, uint_field, unsupported};
+use super::{is_write, legacy, unsupported};
 use crate::core::{Core, Operation, Request, RequestError, Response, Unsealed};
 
 /// Handles the system paths that need no token.
@@ -86,7 +86,7 @@ async fn health(core: &Core, req: &Request) -> Result<Response, RequestError> {
     let initialized = core.is_initialized().await?;
     let sealed = core.is_sealed();
     let code = |name: &str, default: u64| -> Result<u16, RequestError> {
-        let code = uint_field(req, name)?.unwrap_or(default);
+        let code = req.uint_field(name)?.unwrap_or(default);
         u16::try_from(code)
             .ok()
             .filter(|c| (100..=599).contains(c))
@@ -132,7 +132,7 @@ async fn init(core: &Core, req: &Request) -> Result<Response, RequestError> {
         }
     }
     let count = |name: &str| -> Result<u8, RequestError> {
-        let value = uint_field(req, name)?.unwrap_or(0);
+        let value = req.uint_field(name)?.unwrap_or(0);
         u8::try_from(value)
             .map_err(|_| RequestError::invalid(format!("{name} must be at most 255")))
     };
@@ -161,7 +161,7 @@ async fn init(core: &Core, req: &Request) -> Result<Response, RequestError> {
 }
 
 async fn unseal(core: &Core, req: &Request) -> Result<Response, RequestError> {
-    if bool_field(req, "reset")? == Some(true) {
+    if req.bool_field("reset")? == Some(true) {
         core.reset_unseal().await;
         return Ok(Response::raw(200, seal_status(core).await?));
     }

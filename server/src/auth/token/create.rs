@@ -8,7 +8,6 @@ use serde_json::{Map, Value};
 use super::auth_info;
 use crate::core::{now_unix, Request, RequestError, Response, Unsealed};
 use crate::policy::Capability;
-use crate::sys::{bool_field, duration_field, string_list, uint_field};
 use crate::tokens::{TokenEntry, TokenRole, TokenStore};
 
 pub async fn create(
@@ -26,7 +25,7 @@ pub async fn create(
         name => Some(load_role(unsealed, name).await?),
     };
     let privileged = parent.is_root() || has_sudo(unsealed, parent, req);
-    let no_parent = bool_field(req, "no_parent")?.unwrap_or(false);
+    let no_parent = req.bool_field("no_parent")?.unwrap_or(false);
     if no_parent && !privileged && !orphan_path {
         return Err(RequestError::invalid(
             "root or sudo privileges required to create orphan token",
@@ -56,8 +55,9 @@ pub async fn create(
         ));
     }
     let now = now_unix();
-    let renewable =
-        bool_field(req, "renewable")?.unwrap_or(role.as_ref().is_none_or(|r| r.renewable));
+    let renewable = req
+        .bool_field("renewable")?
+        .unwrap_or(role.as_ref().is_none_or(|r| r.renewable));
     let entry = TokenEntry {
         id_hash,
         accessor,
@@ -73,7 +73,7 @@ pub async fn create(
         },
         meta: meta(req)?,
         display_name: display_name(req)?,
-        num_uses: uint_field(req, "num_uses")?.unwrap_or(0),
+        num_uses: req.uint_field("num_uses")?.unwrap_or(0),
         creation_time: now,
         issue_time: crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
         creation_ttl: ttl,
@@ -116,7 +116,8 @@ fn policies(
     privileged: bool,
 ) -> Result<Vec<String>, RequestError> {
     // An empty list means "not given" (inherit), as Vault.
-    let requested = string_list(req, "policies")?
+    let requested = req
+        .string_list("policies")?
         .map(|list| {
             list.into_iter()
                 .map(|p| p.to_lowercase())
@@ -124,7 +125,7 @@ fn policies(
                 .collect::<Vec<_>>()
         })
         .filter(|list| !list.is_empty());
-    let no_default = bool_field(req, "no_default_policy")?.unwrap_or(false);
+    let no_default = req.bool_field("no_default_policy")?.unwrap_or(false);
     let mut policies = match (requested, role) {
         (Some(list), Some(role)) => {
             check_role_policies(&list, role)?;
@@ -191,10 +192,13 @@ fn lifetimes(
     role: Option<&TokenRole>,
     policies: &[String],
 ) -> Result<(u64, u64, u64), RequestError> {
-    let period = duration_field(req, "period")?.unwrap_or(role.map_or(0, |r| r.period));
-    let explicit_max =
-        duration_field(req, "explicit_max_ttl")?.unwrap_or(role.map_or(0, |r| r.explicit_max_ttl));
-    let requested = duration_field(req, "ttl")?.or(duration_field(req, "lease")?);
+    let period = req
+        .duration_field("period")?
+        .unwrap_or(role.map_or(0, |r| r.period));
+    let explicit_max = req
+        .duration_field("explicit_max_ttl")?
+        .unwrap_or(role.map_or(0, |r| r.explicit_max_ttl));
+    let requested = req.duration_field("ttl")?.or(req.duration_field("lease")?);
     let system_max = unsealed.settings.max_lease_ttl.as_secs();
     let is_root = policies.iter().any(|p| p == "root");
     let mut ttl = match (period, requested) {

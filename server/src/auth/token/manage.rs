@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use super::{auth_info, lookup_data};
 use crate::core::{now_unix, Operation, Request, RequestError, Response, Unsealed};
-use crate::sys::duration_field;
 use crate::tokens::TokenEntry;
 
 fn required<'a>(req: &'a Request, name: &str) -> Result<&'a str, RequestError> {
@@ -85,7 +84,7 @@ async fn renew_with_token(
         return Err(RequestError::invalid("lease is not renewable"));
     }
     let now = now_unix();
-    let increment = duration_field(req, "increment")?.filter(|i| *i > 0);
+    let increment = req.duration_field("increment")?.filter(|i| *i > 0);
     let mut ttl = if entry.period > 0 {
         entry.period
     } else {

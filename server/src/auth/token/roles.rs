@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use crate::core::{Operation, Request, RequestError, Response, Unsealed};
-use crate::sys::{bool_field, duration_field, string_list};
 use crate::tokens::TokenRole;
 
 pub async fn handle(
@@ -47,24 +46,27 @@ pub async fn handle(
                 renewable: true,
                 ..TokenRole::default()
             });
-            if let Some(list) = string_list(req, "allowed_policies")? {
+            if let Some(list) = req.string_list("allowed_policies")? {
                 role.allowed_policies = list;
             }
-            if let Some(list) = string_list(req, "disallowed_policies")? {
+            if let Some(list) = req.string_list("disallowed_policies")? {
                 role.disallowed_policies = list;
             }
-            if let Some(orphan) = bool_field(req, "orphan")? {
+            if let Some(orphan) = req.bool_field("orphan")? {
                 role.orphan = orphan;
             }
-            if let Some(renewable) = bool_field(req, "renewable")? {
+            if let Some(renewable) = req.bool_field("renewable")? {
                 role.renewable = renewable;
             }
-            if let Some(p) = duration_field(req, "token_period")?.or(duration_field(req, "period")?)
+            if let Some(p) = req
+                .duration_field("token_period")?
+                .or(req.duration_field("period")?)
             {
                 role.period = p;
             }
-            if let Some(m) = duration_field(req, "token_explicit_max_ttl")?
-                .or(duration_field(req, "explicit_max_ttl")?)
+            if let Some(m) = req
+                .duration_field("token_explicit_max_ttl")?
+                .or(req.duration_field("explicit_max_ttl")?)
             {
                 role.explicit_max_ttl = m;
             }

@@ -8,7 +8,6 @@ use super::store::{load_config, to_json};
 use crate::barrier::StorageView;
 use crate::core::{Operation, Request, RequestError, Response};
 use crate::duration::format_go;
-use crate::sys::{bool_field, duration_field, uint_field};
 
 pub async fn handle(storage: &StorageView, req: &Request) -> Result<Response, RequestError> {
     match req.operation {
@@ -22,13 +21,13 @@ pub async fn handle(storage: &StorageView, req: &Request) -> Result<Response, Re
         }
         Operation::Create | Operation::Update => {
             let mut config = load_config(storage).await?;
-            if let Some(max) = uint_field(req, "max_versions")? {
+            if let Some(max) = req.uint_field("max_versions")? {
                 config.max_versions = max;
             }
-            if let Some(cas) = bool_field(req, "cas_required")? {
+            if let Some(cas) = req.bool_field("cas_required")? {
                 config.cas_required = cas;
             }
-            if let Some(after) = duration_field(req, "delete_version_after")? {
+            if let Some(after) = req.duration_field("delete_version_after")? {
                 config.delete_version_after = after;
             }
             storage.put("config", &to_json(&config)).await?;

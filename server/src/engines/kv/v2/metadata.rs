@@ -11,7 +11,6 @@ use crate::barrier::StorageView;
 use crate::core::{Operation, Request, RequestError, Response};
 use crate::engines::kv::list_prefix;
 use crate::storage::TxnOp;
-use crate::sys::{bool_field, duration_field, uint_field};
 
 pub async fn handle(
     engine: &KvV2,
@@ -66,9 +65,9 @@ async fn write(
     path: &str,
     req: &Request,
 ) -> Result<Response, RequestError> {
-    let max_versions = uint_field(req, "max_versions")?;
-    let cas_required = bool_field(req, "cas_required")?;
-    let delete_after = duration_field(req, "delete_version_after")?;
+    let max_versions = req.uint_field("max_versions")?;
+    let cas_required = req.bool_field("cas_required")?;
+    let delete_after = req.duration_field("delete_version_after")?;
     let custom = custom_metadata(req)?;
     let _turn = engine.lock_for(path).lock().await;
     let existing = load_meta(storage, path).await?;
@@ -126,8 +125,8 @@ pub async fn subkeys(
     path: &str,
     req: &Request,
 ) -> Result<Response, RequestError> {
-    let depth = uint_field(req, "depth")?.unwrap_or(0);
-    let wanted = uint_field(req, "version")?.unwrap_or(0);
+    let depth = req.uint_field("depth")?.unwrap_or(0);
+    let wanted = req.uint_field("version")?.unwrap_or(0);
     let meta = load_meta(storage, path)
         .await?
         .ok_or(RequestError::NotFound)?;
