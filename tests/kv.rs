@@ -162,3 +162,146 @@ async fn secrets_survive_restart() {
     assert_eq!(status, 200);
     assert_eq!(body["data"]["data"]["k"], "v");
 }
+
+#[tokio::test]
+async fn v2_config_max_versions_cas_required_and_metadata_patch() {
+    let server = TestServer::start().await;
+    kv2(&server, "secret").await;
+    let api = &server.api;
+    assert_eq!(
+        api.post(
+            "secret/config",
+            json!({"max_versions": 3, "cas_required": false})
+        )
+        .await
+        .0,
+        204
+    );
+    let (_, body) = api.get("secret/config").await;
+    assert_eq!(
+        body["data"],
+        json!({"cas_required": false, "delete_version_after": "0s", "max_versions": 3, "metadata_cas_required": false})
+    );
+    for i in 1..=5 {
+        api.post("secret/data/k", json!({"data": {"i": i}})).await;
+    }
+    let (_, body) = api.get("secret/metadata/k").await;
+    let versions: Vec<&String> = body["data"]["versions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        versions,
+        vec!["3", "4", "5"],
+        "only the newest max_versions are kept"
+    );
+    assert_eq!(body["data"]["oldest_version"], 3);
+    assert_eq!(api.get("secret/data/k?version=1").await.0, 404);
+
+    let (status, _) = api
+        .post(
+            "secret/metadata/k",
+            json!({"cas_required": true, "custom_metadata": {"owner": "a"}}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = api.post("secret/data/k", json!({"data": {"i": 6}})).await;
+    assert_eq!(status, 400, "cas required: {body}");
+    assert_eq!(
+        body["errors"][0],
+        "check-and-set parameter required for this call"
+    );
+    assert_eq!(
+        api.post(
+            "secret/data/k",
+            json!({"data": {"i": 6}, "options": {"cas": 5}})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        api.patch(
+            "secret/metadata/k",
+            json!({"custom_metadata": {"team": "b"}})
+        )
+        .await
+        .0,
+        204
+    );
+    let (_, body) = api.get("secret/metadata/k").await;
+    assert_eq!(
+        body["data"]["custom_metadata"],
+        json!({"owner": "a", "team": "b"})
+    );
+    assert_eq!(body["data"]["cas_required"], true);
+}
+
+#[tokio::test]
+async fn v2_subkeys_and_delete_version_after() {
+    let server = TestServer::start().await;
+    kv2(&server, "secret").await;
+    let api = &server.api;
+    api.post(
+        "secret/data/nested",
+        json!({"data": {"a": {"b": {"c": "secret"}}, "d": "x"}}),
+    )
+    .await;
+    let (status, body) = api.get("secret/subkeys/nested").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["subkeys"],
+        json!({"a": {"b": {"c": null}}, "d": null})
+    );
+    let (_, body) = api.get("secret/subkeys/nested?depth=1").await;
+    assert_eq!(body["data"]["subkeys"], json!({"a": null, "d": null}));
+
+    api.post(
+        "secret/metadata/short",
+        json!({"delete_version_after": "1s"}),
+    )
+    .await;
+    let (_, body) = api
+        .post("secret/data/short", json!({"data": {"k": "v"}}))
+        .await;
+    assert!(!body["data"]["deletion_time"].as_str().unwrap().is_empty());
+    assert_eq!(api.get("secret/data/short").await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    assert_eq!(
+        api.get("secret/data/short").await.0,
+        404,
+        "expired version reads as deleted"
+    );
+}
+
+#[tokio::test]
+async fn v2_bad_input_writes_nothing() {
+    let server = TestServer::start().await;
+    kv2(&server, "secret").await;
+    let api = &server.api;
+    for body in [
+        json!({}),
+        json!({"data": "str"}),
+        json!({"data": {"a": 1}, "options": {"cas": -1}}),
+        json!({"data": {"a": 1}, "options": "x"}),
+    ] {
+        let (status, resp) = api.post("secret/data/bad", body.clone()).await;
+        assert_eq!(status, 400, "{body}: {resp}");
+    }
+    assert_eq!(api.get("secret/metadata/bad").await.0, 404);
+    assert_eq!(
+        api.post("secret/delete/x", json!({"versions": "a,b"}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(api.post("secret/destroy/x", json!({})).await.0, 400);
+    assert_eq!(api.get("secret/nonsense/x").await.0, 404);
+    assert_eq!(
+        api.patch("secret/data/never", json!({"data": {"a": 1}}))
+            .await
+            .0,
+        404
+    );
+}

@@ -12,7 +12,8 @@
 //! string is a template or plain text, and whether an unlabelled block nested in a block is
 //! an object. The rewrite uses a small tokenizer and copies everything else as it is, so HCL2
 //! errors still point at what the user wrote, and it keeps a map from its lines back to the
-//! original ones, so error lines refer to the user's text.
+//! original ones, so error lines refer to the user's text. The config parser rewrites only
+//! text that strict HCL2 parsing rejects; the policy parser rewrites all of it.
 
 use std::borrow::Cow;
 
@@ -145,7 +146,7 @@ struct Rewriter {
     out: String,
     line_map: Vec<usize>,
     original_line: usize,
-    /// Bodies below objects and nested expressions: never empty.
+    /// The open bodies, objects and nested expressions, innermost last; never empty.
     stack: Vec<Context>,
     /// Where in `out` the current block header ends, for moving a `{` up to it.
     header_end: usize,
@@ -189,12 +190,15 @@ impl Rewriter {
             (Token::Word | Token::QuotedString | Token::Heredoc, Value) => {
                 self.emit_with_phase(text, Context::Body(Done))
             }
-            (Token::Operator, Value | Done) => self.emit_with_phase(text, Context::Body(Value)),
+            // An operator, or the `:` of `a ? b : c`, continues the value.
+            (Token::Operator | Token::Colon, Value | Done) => {
+                self.emit_with_phase(text, Context::Body(Value))
+            }
             (Token::Equals, Header) => self.emit_with_phase(text, Context::Body(Value)),
             // HCL1 accepts `key: value` in a body; HCL2 only `key = value`.
             (Token::Colon, Header) => self.emit_with_phase("=", Context::Body(Value)),
             // HCL1 separated items with commas; HCL2 uses newlines.
-            (Token::Comma, Done) => {}
+            (Token::Comma, Start | Done) => {}
             (Token::Newline, Start | Done) => self.emit_with_phase(text, Context::Body(Start)),
             (Token::OpenBrace, Header) => self.open_block(),
             (Token::OpenBrace, Value) => self.push(text, Context::Object(ObjectPhase::Key)),
@@ -248,33 +252,43 @@ impl Rewriter {
         self.header_parts += 1;
     }
 
-    /// A block's `{`; if it sits on a later line than the header (HCL1 allowed that), it is
-    /// moved up to the header's line, so the line count stays the same.
+    /// A block's `{`, or with `nested_blocks_as_objects` an unlabelled nested block's, which
+    /// is written as `name = {`.
     fn open_block(&mut self) {
         let nested = self.stack.len() > 1;
         if self.options.nested_blocks_as_objects && nested && self.header_parts == 1 {
-            return self.open_block_as_object();
+            self.open_brace_on_header_line(" = {");
+            self.stack.push(Context::Object(ObjectPhase::Key));
+            return;
         }
-        if self.out[self.header_end..].contains('\n') {
-            self.out.insert_str(self.header_end, " {");
-            self.out.push(' ');
-        } else {
-            self.out.push('{');
-            self.newline_after_open = true;
-        }
+        self.newline_after_open = self.open_brace_on_header_line(" {");
         self.stack.push(Context::Body(BodyPhase::Start));
     }
 
-    /// `name { ... }` written as `name = { ... }`.
-    fn open_block_as_object(&mut self) {
-        if self.out[self.header_end..].contains('\n') {
-            self.out.insert_str(self.header_end, " = {");
-            self.out.push(' ');
-        } else {
-            self.out.insert_str(self.header_end, " =");
-            self.out.push('{');
+    /// Writes `opening` (` {` or ` = {`) on the header's line, which a `{` on a later line
+    /// (HCL1 allowed that) is moved up to: whitespace between them is dropped, so a comment
+    /// after the `{` stays on its line; a comment between them keeps its lines, after the
+    /// `{`. Returns whether what follows may share the `{`'s line.
+    fn open_brace_on_header_line(&mut self, opening: &str) -> bool {
+        let between = &self.out[self.header_end..];
+        if !between.contains('\n') {
+            let opening = opening.trim_start();
+            let needs_space = opening.starts_with('=') && !between.ends_with([' ', '\t']);
+            self.out.push_str(if needs_space { " " } else { "" });
+            self.out.push_str(opening);
+            return true;
         }
-        self.stack.push(Context::Object(ObjectPhase::Key));
+        if between.trim().is_empty() {
+            let dropped_lines = between.matches('\n').count();
+            self.out.truncate(self.header_end);
+            self.line_map.truncate(self.line_map.len() - dropped_lines);
+            self.out.push_str(opening);
+        } else {
+            self.out.insert_str(self.header_end, opening);
+            self.out.push(' ');
+            return false;
+        }
+        true
     }
 
     fn close_block(&mut self, text: &str) {

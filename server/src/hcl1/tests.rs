@@ -65,10 +65,10 @@ fn moves_a_brace_up_to_its_header() {
     assert!(!parses(text));
     assert_eq!(
         normalized(text),
-        "path \"secret/*\" {\n \n  capabilities = [\"read\"]\n}\n"
+        "path \"secret/*\" {\n  capabilities = [\"read\"]\n}\n"
     );
     let result = normalize(text, TEMPLATES);
-    assert_eq!(result.original_line(3), 3);
+    assert_eq!(result.original_line(2), 3);
     normalized("path \"a\"\n\n{\n  capabilities = [\"read\"]\n}\n");
     normalized("path \"a\"\r\n{\r\n  capabilities = [\"read\"]\r\n}\r\n");
 }
@@ -88,6 +88,11 @@ fn drops_commas_between_items() {
     assert_eq!(
         normalized(text),
         "storage \"sled\" {\n  path = \"/x\" \nnode = \"a\"\n}\n"
+    );
+    let commented = "path \"a\" {\n  x = 1, # why\n  y = 2,\n}\n";
+    assert_eq!(
+        normalized(commented),
+        "path \"a\" {\n  x = 1 # why\n  y = 2\n}\n"
     );
 }
 
@@ -128,8 +133,8 @@ fn keeps_interpolation_as_templates() {
 fn keeps_interpolation_markers_literal() {
     let result = rewritten("path \"a/${x}/%{y}\" {}", LITERALS);
     assert_eq!(result, "path \"a/$${x}/%%{y}\" {}");
-    let escaped = rewritten("a = \"\\${x} $${y}\"", LITERALS);
-    assert_eq!(escaped, "a = \"\\${x} $$${y}\"");
+    let escaped = rewritten("a = \"$${y} \\\" ${z}\"", LITERALS);
+    assert_eq!(escaped, "a = \"$$${y} \\\" $${z}\"");
 }
 
 #[test]
@@ -199,7 +204,7 @@ fn nested_unlabelled_blocks_as_objects() {
         "path \"a\" {\n  allowed\n  {\n    \"y\" = []\n  }\n}\n",
         LITERALS,
     );
-    assert!(below.contains("allowed = { \n"), "{below}");
+    assert!(below.contains("allowed = {\n"), "{below}");
     let labelled = rewritten("path \"a\" { x \"y\" { z = 1 } }", LITERALS);
     assert!(labelled.contains("x \"y\" {"), "{labelled}");
 }
