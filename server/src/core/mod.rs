@@ -5,6 +5,7 @@
 //! "sealed means 503" and "no keys after seal" hold by construction.
 
 pub mod error;
+pub mod fields;
 mod lifecycle;
 mod mount_ops;
 pub mod mounts;

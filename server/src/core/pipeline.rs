@@ -44,6 +44,7 @@ impl Core {
             storage: unsealed.mount_storage(&route.entry),
             mount: route.entry.clone(),
             token: Some(token.clone()),
+            system_default_ttl: unsealed.settings.default_lease_ttl.as_secs(),
         };
         let full_path = std::mem::take(&mut req.path);
         req.path = relative;

@@ -111,47 +111,17 @@ impl Request {
 
     /// A boolean field (JSON bool, or "true"/"false"/"1"/"0" from forms and queries).
     pub fn bool_field(&self, name: &str) -> Result<Option<bool>, super::RequestError> {
-        match self.data.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
-            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-                "true" | "1" | "t" | "" => Ok(Some(true)),
-                "false" | "0" | "f" => Ok(Some(false)),
-                _ => Err(super::RequestError::invalid(format!(
-                    "field {name:?} must be a boolean"
-                ))),
-            },
-            Some(_) => Err(super::RequestError::invalid(format!(
-                "field {name:?} must be a boolean"
-            ))),
-        }
+        super::fields::boolean(&self.data, name)
     }
 
     /// An unsigned integer field (number or numeric string).
     pub fn uint_field(&self, name: &str) -> Result<Option<u64>, super::RequestError> {
-        let bad = || {
-            super::RequestError::invalid(format!("field {name:?} must be a non-negative integer"))
-        };
-        match self.data.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(bad),
-            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
-            Some(_) => Err(bad()),
-        }
+        super::fields::count(&self.data, name)
     }
 
     /// A duration field in seconds: integer seconds or a Go duration string ("1h30m").
     pub fn duration_field(&self, name: &str) -> Result<Option<u64>, super::RequestError> {
-        match self.data.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(v) => crate::duration::parse_duration_value(v)
-                .map(|d| Some(d.as_secs()))
-                .map_err(|e| {
-                    super::RequestError::invalid(format!("invalid duration for {name:?}: {e}"))
-                }),
-        }
+        super::fields::seconds(&self.data, name)
     }
 }
 

@@ -21,6 +21,8 @@ pub struct MountContext {
     pub mount: Arc<MountEntry>,
     /// The token that made the request (None only for unauthenticated paths).
     pub token: Option<Arc<TokenEntry>>,
+    /// The server's `default_lease_ttl` in seconds, for mounts that do not tune their own.
+    pub system_default_ttl: u64,
 }
 
 /// A secrets engine. `req.path` is relative to the mount (`data/app/db` for

@@ -1,19 +1,20 @@
 //! `data/<path>`: read a version, write a new one (with check-and-set), patch the latest
 //! (JSON merge patch), and soft-delete the latest.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
+use super::history::append_version;
 use super::store::{
-    self, load_config, load_meta, load_version, meta_key, to_json, version_key, KeyMetadata,
-    VersionMeta,
+    encode, load_record, meta_key, take_version_data, KeyMetadata, KeyRecord, MountConfig,
 };
-use super::KvV2;
+use super::{not_found_with, KvV2};
 use crate::barrier::StorageView;
+use crate::core::fields;
 use crate::core::{Operation, Request, RequestError, Response};
 use crate::duration::rfc3339_nanos;
-use crate::storage::TxnOp;
+use crate::engines::kv::writable_path;
 
 pub async fn handle(
     engine: &KvV2,
@@ -23,84 +24,107 @@ pub async fn handle(
 ) -> Result<Response, RequestError> {
     match req.operation {
         Operation::Read => read(storage, path, req).await,
-        Operation::Create | Operation::Update => write(engine, storage, path, req, false).await,
-        Operation::Patch => write(engine, storage, path, req, true).await,
+        Operation::Create | Operation::Update => write(engine, storage, path, req).await,
+        Operation::Patch => patch(engine, storage, path, req).await,
         Operation::Delete => delete_latest(engine, storage, path).await,
         Operation::List => Err(RequestError::UnsupportedOperation),
     }
 }
 
-/// The `version` query parameter; 0 or absent = latest.
-fn requested_version(req: &Request) -> Result<u64, RequestError> {
-    match req.data.get("version") {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| RequestError::invalid("version must be a non-negative integer")),
-        Some(Value::String(s)) if s.is_empty() => Ok(0),
-        Some(Value::String(s)) => s
-            .parse()
-            .map_err(|_| RequestError::invalid("version must be a non-negative integer")),
-        Some(_) => Err(RequestError::invalid(
-            "version must be a non-negative integer",
+/// One version as a read finds it.
+pub struct FoundVersion {
+    /// The version's metadata block (`created_time`, `deletion_time`, …).
+    pub metadata: Map<String, Value>,
+    /// Its data; `None` when deleted or destroyed.
+    pub data: Option<Value>,
+}
+
+/// The version `req` asks for (`version`; absent, zero or negative = the current one).
+/// `None` when the key or that version does not exist.
+pub async fn find_version(
+    storage: &StorageView,
+    path: &str,
+    req: &Request,
+) -> Result<Option<FoundVersion>, RequestError> {
+    let wanted = fields::int(&req.data, "version")?.filter(|v| *v > 0);
+    let Some(mut record) = load_record(storage, path).await? else {
+        return Ok(None);
+    };
+    let version = wanted.map_or(record.meta.current_version, |v| v as u64);
+    let Some(version_meta) = record.meta.versions.get(&version) else {
+        return Ok(None);
+    };
+    let gone = version_meta.is_gone(SystemTime::now());
+    let metadata = record.meta.version_view(version);
+    let data = match gone {
+        true => None,
+        false => take_version_data(storage, path, &mut record, version).await?,
+    };
+    Ok(Some(FoundVersion { metadata, data }))
+}
+
+async fn read(storage: &StorageView, path: &str, req: &Request) -> Result<Response, RequestError> {
+    let found = find_version(storage, path, req)
+        .await?
+        .ok_or(RequestError::NotFound)?;
+    let mut body = Map::new();
+    body.insert("metadata".into(), Value::Object(found.metadata));
+    match found.data {
+        Some(data) => {
+            body.insert("data".into(), data);
+            Ok(Response::data(body))
+        }
+        None => {
+            body.insert("data".into(), Value::Null);
+            Ok(not_found_with(body))
+        }
+    }
+}
+
+/// The `data` field of a write or patch: an object (or null, which Vault stores as is
+/// on write).
+fn data_field(req: &Request, allow_null: bool) -> Result<&Value, RequestError> {
+    match req.data.get("data") {
+        None => Err(RequestError::invalid("no data provided")),
+        Some(Value::Null) if !allow_null => Err(RequestError::invalid("no data provided")),
+        Some(value @ (Value::Object(_) | Value::Null)) => Ok(value),
+        Some(other) => Err(fields::conversion_error(
+            "data",
+            format!("expected a JSON object, got {}", fields::type_name(other)),
         )),
     }
 }
 
-async fn read(storage: &StorageView, path: &str, req: &Request) -> Result<Response, RequestError> {
-    let wanted = requested_version(req)?;
-    let meta = load_meta(storage, path)
-        .await?
-        .ok_or(RequestError::NotFound)?;
-    let version = if wanted == 0 {
-        meta.current_version
-    } else {
-        wanted
+/// `options.cas`, if given.
+fn cas_option(req: &Request) -> Result<Option<i64>, RequestError> {
+    let Some(options) = fields::object(&req.data, "options")? else {
+        return Ok(None);
     };
-    let version_meta = meta.versions.get(&version).ok_or(RequestError::NotFound)?;
-    let data = if version_meta.is_gone(SystemTime::now()) {
-        None
-    } else {
-        load_version(storage, path, version).await?
+    let parsed = match options.get("cas") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) if s.trim().is_empty() => Some(0),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(_) => None,
     };
-    let mut body = Map::new();
-    body.insert("metadata".into(), meta.version_view(version));
-    match data {
-        Some(data) => {
-            body.insert("data".into(), Value::Object(data));
-            Ok(Response::data(body))
-        }
-        None => {
-            // Vault answers a deleted or destroyed version with 404 and the envelope.
-            body.insert("data".into(), Value::Null);
-            Ok(Response {
-                status: Some(404),
-                ..Response::data(body)
-            })
-        }
-    }
+    parsed
+        .map(Some)
+        .ok_or_else(|| RequestError::invalid("error parsing check-and-set parameter"))
 }
 
-/// The `options.cas` value, if given.
-fn cas_option(req: &Request) -> Result<Option<u64>, RequestError> {
-    let bad = || RequestError::invalid("check-and-set parameter must be a non-negative integer");
-    match req.data.get("options") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(options)) => match options.get("cas") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(bad),
-            Some(Value::String(s)) => s.parse().map(Some).map_err(|_| bad()),
-            Some(_) => Err(bad()),
-        },
-        Some(_) => Err(RequestError::invalid("options must be an object")),
-    }
-}
-
-fn data_field(req: &Request) -> Result<Map<String, Value>, RequestError> {
-    match req.data.get("data") {
-        Some(Value::Object(data)) => Ok(data.clone()),
-        None | Some(Value::Null) => Err(RequestError::invalid("no data provided")),
-        Some(_) => Err(RequestError::invalid("data must be a JSON object")),
+fn check_cas(
+    cas: Option<i64>,
+    config: &MountConfig,
+    meta: &KeyMetadata,
+) -> Result<(), RequestError> {
+    match cas {
+        Some(cas) if u64::try_from(cas).ok() != Some(meta.current_version) => Err(
+            RequestError::invalid("check-and-set parameter did not match the current version"),
+        ),
+        None if config.cas_required || meta.cas_required => Err(RequestError::invalid(
+            "check-and-set parameter required for this call",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -109,98 +133,65 @@ async fn write(
     storage: &StorageView,
     path: &str,
     req: &Request,
-    patch: bool,
 ) -> Result<Response, RequestError> {
-    let input = data_field(req)?;
+    let path = writable_path(path)?;
+    let data = data_field(req, true)?;
     let cas = cas_option(req)?;
-    let _turn = engine.lock_for(path).lock().await;
-    let config = load_config(storage).await?;
-    let now = store::now_string();
-    let existing = load_meta(storage, path).await?;
-    if patch && existing.as_ref().is_none_or(|m| m.current_version == 0) {
-        return Err(RequestError::NotFound);
-    }
-    let mut meta = existing.unwrap_or_else(|| KeyMetadata::new(&now));
-    match cas {
-        Some(cas) if cas != meta.current_version => {
-            return Err(RequestError::invalid(
-                "check-and-set parameter did not match the current version",
-            ));
-        }
-        None if meta.cas_required || config.cas_required => {
-            return Err(RequestError::invalid(
-                "check-and-set parameter required for this call",
-            ));
-        }
-        _ => {}
-    }
-    let data = if patch {
-        let current = meta.current_version;
-        let gone = meta
-            .versions
-            .get(&current)
-            .is_none_or(|v| v.is_gone(SystemTime::now()));
-        let base = if gone {
-            None
-        } else {
-            load_version(storage, path, current).await?
-        };
-        let mut base = Value::Object(base.ok_or(RequestError::NotFound)?);
-        merge_patch(&mut base, &Value::Object(input));
-        match base {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        }
-    } else {
-        input
-    };
-    let version = meta.current_version + 1;
-    let delete_after = if meta.delete_version_after > 0 {
-        meta.delete_version_after
-    } else {
-        config.delete_version_after
-    };
-    let deletion_time = if delete_after > 0 {
-        rfc3339_nanos(SystemTime::now() + Duration::from_secs(delete_after))
-    } else {
-        String::new()
-    };
-    meta.versions.insert(
-        version,
-        VersionMeta {
-            created_time: now.clone(),
-            deletion_time,
-            destroyed: false,
-        },
-    );
-    meta.current_version = version;
-    meta.updated_time = now;
-    let mut ops = prune(&mut meta, path, config.max_versions);
-    ops.push(TxnOp::Put(version_key(version, path), to_json(&data)));
-    ops.push(TxnOp::Put(meta_key(path), to_json(&meta)));
-    storage.transaction(ops).await?;
-    match meta.version_view(version) {
-        Value::Object(view) => Ok(Response::data(view)),
-        _ => Ok(Response::empty()),
-    }
+    let config = engine.config(storage).await?;
+    let _key = engine.lock_key(path).await;
+    let mut record = load_record(storage, path).await?.unwrap_or_default();
+    check_cas(cas, &config, &record.meta)?;
+    commit_version(storage, path, &mut record, data.clone(), &config).await
 }
 
-/// Drops the oldest versions beyond the key's (or mount's, or default) limit.
-fn prune(meta: &mut KeyMetadata, path: &str, mount_max: u64) -> Vec<TxnOp> {
-    let max = [meta.max_versions, mount_max, store::DEFAULT_MAX_VERSIONS]
-        .into_iter()
-        .find(|m| *m > 0)
-        .unwrap_or(store::DEFAULT_MAX_VERSIONS);
-    let mut ops = Vec::new();
-    while meta.versions.len() as u64 > max {
-        let Some((&oldest, _)) = meta.versions.iter().next() else {
-            break;
-        };
-        meta.versions.remove(&oldest);
-        ops.push(TxnOp::Delete(version_key(oldest, path)));
-        meta.oldest_version = meta.versions.keys().next().copied().unwrap_or(0);
+async fn patch(
+    engine: &KvV2,
+    storage: &StorageView,
+    path: &str,
+    req: &Request,
+) -> Result<Response, RequestError> {
+    let changes = data_field(req, false)?;
+    let cas = cas_option(req)?;
+    let config = engine.config(storage).await?;
+    let _key = engine.lock_key(path).await;
+    let mut record = load_record(storage, path)
+        .await?
+        .ok_or(RequestError::NotFound)?;
+    check_cas(cas, &config, &record.meta)?;
+    let current = record.meta.current_version;
+    let version_meta = record
+        .meta
+        .versions
+        .get(&current)
+        .ok_or(RequestError::NotFound)?;
+    let latest = match &record.latest {
+        Some(latest) if !version_meta.is_gone(SystemTime::now()) => latest,
+        // Vault answers a patch of a deleted or destroyed version with its metadata.
+        _ => return Ok(not_found_with(record.meta.version_view(current))),
+    };
+    if latest.is_null() {
+        // Vault refuses too (with a 500); there is nothing to merge into.
+        return Err(RequestError::invalid(
+            "the current version's data is null: write the whole secret instead of patching it",
+        ));
     }
-    ops
+    let mut patched = latest.clone();
+    merge_patch(&mut patched, changes);
+    commit_version(storage, path, &mut record, patched, &config).await
+}
+
+/// Stores `data` as the key's new version and answers with that version's metadata.
+async fn commit_version(
+    storage: &StorageView,
+    path: &str,
+    record: &mut KeyRecord,
+    data: Value,
+    config: &MountConfig,
+) -> Result<Response, RequestError> {
+    let ops = append_version(record, path, data, config, SystemTime::now());
+    storage.transaction(ops).await?;
+    let version = record.meta.current_version;
+    Ok(Response::data(record.meta.version_view(version)))
 }
 
 async fn delete_latest(
@@ -208,18 +199,17 @@ async fn delete_latest(
     storage: &StorageView,
     path: &str,
 ) -> Result<Response, RequestError> {
-    let _turn = engine.lock_for(path).lock().await;
-    let Some(mut meta) = load_meta(storage, path).await? else {
+    let _key = engine.lock_key(path).await;
+    let Some(mut record) = load_record(storage, path).await? else {
         return Ok(Response::empty());
     };
     let now = SystemTime::now();
-    let current = meta.current_version;
-    if let Some(version) = meta.versions.get_mut(&current) {
-        if !version.is_gone(now) {
-            version.deletion_time = rfc3339_nanos(now);
-            storage.put(&meta_key(path), &to_json(&meta)).await?;
-        }
+    let current = record.meta.current_version;
+    match record.meta.versions.get_mut(&current) {
+        Some(version) if !version.is_gone(now) => version.deletion_time = rfc3339_nanos(now),
+        _ => return Ok(Response::empty()),
     }
+    storage.put(&meta_key(path), &encode(&record)).await?;
     Ok(Response::empty())
 }
 
@@ -231,50 +221,36 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
         return;
     };
     if !target.is_object() {
-        *target = json!({});
+        *target = Value::Object(Map::new());
     }
-    if let Value::Object(target) = target {
-        for (key, value) in patch {
-            if value.is_null() {
-                target.remove(key);
-            } else {
-                merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
-            }
+    let Value::Object(target) = target else {
+        return;
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            target.remove(key);
+        } else {
+            merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
     fn merge_patch_follows_rfc_7396() {
         let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
-        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}, "n": [1]}));
-        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}, "n": [1]}));
-    }
-
-    #[test]
-    fn prune_keeps_the_newest() {
-        let mut meta = KeyMetadata::new("t");
-        for v in 1..=5 {
-            meta.versions.insert(
-                v,
-                VersionMeta {
-                    created_time: "t".into(),
-                    deletion_time: String::new(),
-                    destroyed: false,
-                },
-            );
-        }
-        meta.max_versions = 3;
-        let ops = prune(&mut meta, "p", 0);
-        assert_eq!(ops.len(), 2);
-        assert_eq!(
-            meta.versions.keys().copied().collect::<Vec<_>>(),
-            vec![3, 4, 5]
+        merge_patch(
+            &mut doc,
+            &json!({"a": "z", "c": {"f": null}, "n": {"x": null, "y": 1}}),
         );
-        assert_eq!(meta.oldest_version, 3);
+        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}, "n": {"y": 1}}));
+        let mut scalar = json!("text");
+        merge_patch(&mut scalar, &json!({"k": [1]}));
+        assert_eq!(scalar, json!({"k": [1]}));
     }
 }

@@ -1,75 +1,177 @@
 //! KV version 2: versioned secrets with metadata, check-and-set, soft delete, undelete and
 //! destroy, shaped like OpenBao's responses. Paths below the mount: `config`,
-//! `data/<path>`, `delete/<path>`, `undelete/<path>`, `destroy/<path>`,
-//! `metadata/<path>`, `subkeys/<path>`.
+//! `data/<path>`, `metadata/<path>`, `detailed-metadata/<path>` (list), `delete/<path>`,
+//! `undelete/<path>`, `destroy/<path>` and `subkeys/<path>`.
 
 mod config;
 mod data;
+mod history;
 mod metadata;
 mod store;
+mod subkeys;
+mod upgrade;
 mod versions;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use async_trait::async_trait;
-use serde_json::Value;
+use tokio::sync::{Mutex, MutexGuard};
 
-use super::secret_path;
+use self::store::MountConfig;
+use crate::barrier::StorageView;
 use crate::core::{Operation, Request, RequestError, Response};
 use crate::engines::{Engine, MountContext};
 
-/// Writes to one key are serialised (check-and-set and version numbering read, then
-/// write, the metadata); writes to different keys run in parallel and share storage
-/// flushes. Keys map onto this many locks.
+/// Writes to one key are serialised (check-and-set and version numbering read, then write,
+/// the record); writes to different keys run in parallel. Keys map onto this many locks.
 const KEY_LOCKS: usize = 256;
 
 /// The KV v2 engine of one mount.
 pub struct KvV2 {
-    locks: Vec<tokio::sync::Mutex<()>>,
+    key_locks: Box<[Mutex<()>]>,
+    /// The mount's `config`, read from storage once and kept current by config writes.
+    config: RwLock<Option<MountConfig>>,
+    /// Held while filling or replacing `config`, so a stale read never overwrites a write.
+    config_update: Mutex<()>,
+    /// Set once the mount's storage holds no KV v1 secrets to upgrade.
+    upgraded: AtomicBool,
+    upgrade_lock: Mutex<()>,
 }
 
 impl Default for KvV2 {
     fn default() -> Self {
         Self {
-            locks: (0..KEY_LOCKS)
-                .map(|_| tokio::sync::Mutex::new(()))
-                .collect(),
+            key_locks: (0..KEY_LOCKS).map(|_| Mutex::new(())).collect(),
+            config: RwLock::new(None),
+            config_update: Mutex::new(()),
+            upgraded: AtomicBool::new(false),
+            upgrade_lock: Mutex::new(()),
         }
     }
 }
 
 impl KvV2 {
-    /// The lock serialising writes to `path`.
-    pub(super) fn lock_for(&self, path: &str) -> &tokio::sync::Mutex<()> {
+    /// Serialises writes to the key at `path`.
+    async fn lock_key(&self, path: &str) -> MutexGuard<'_, ()> {
         let mut hasher = DefaultHasher::new();
         path.hash(&mut hasher);
-        &self.locks[(hasher.finish() as usize) % KEY_LOCKS]
+        self.key_locks[(hasher.finish() as usize) % KEY_LOCKS]
+            .lock()
+            .await
+    }
+
+    /// The mount's settings (cached).
+    async fn config(&self, storage: &StorageView) -> Result<MountConfig, RequestError> {
+        if let Some(config) = self.cached_config() {
+            return Ok(config);
+        }
+        let _update = self.config_update.lock().await;
+        if let Some(config) = self.cached_config() {
+            return Ok(config);
+        }
+        let config = store::load_config(storage).await?;
+        self.set_cached_config(config);
+        Ok(config)
+    }
+
+    fn cached_config(&self) -> Option<MountConfig> {
+        *self.config.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set_cached_config(&self, config: MountConfig) {
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = Some(config);
+    }
+
+    /// Converts KV v1 secrets left in the mount's storage (a v1 mount tuned to version 2)
+    /// before the first request is served.
+    async fn ensure_upgraded(&self, storage: &StorageView) -> Result<(), RequestError> {
+        if self.upgraded.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _upgrading = self.upgrade_lock.lock().await;
+        if self.upgraded.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        upgrade::run(self, storage).await?;
+        self.upgraded.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Which endpoint a request path names.
+#[derive(Debug, PartialEq)]
+enum Route<'a> {
+    Config,
+    Data(&'a str),
+    Metadata(&'a str),
+    DetailedMetadata(&'a str),
+    Versions(versions::Action, &'a str),
+    Subkeys(&'a str),
+    /// `data`, `metadata`, … without a path.
+    SectionRoot,
+    Invalid,
+}
+
+fn route(path: &str) -> Route<'_> {
+    if path == "config" {
+        return Route::Config;
+    }
+    let Some((section, rest)) = path.split_once('/') else {
+        return match path {
+            "data" | "metadata" | "delete" | "undelete" | "destroy" => Route::SectionRoot,
+            _ => Route::Invalid,
+        };
+    };
+    match section {
+        "data" => Route::Data(rest),
+        "metadata" => Route::Metadata(rest),
+        "detailed-metadata" => Route::DetailedMetadata(rest),
+        "delete" => Route::Versions(versions::Action::Delete, rest),
+        "undelete" => Route::Versions(versions::Action::Undelete, rest),
+        "destroy" => Route::Versions(versions::Action::Destroy, rest),
+        "subkeys" => Route::Subkeys(rest),
+        _ => Route::Invalid,
     }
 }
 
 #[async_trait]
 impl Engine for KvV2 {
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
-        let (section, rest) = req.path.split_once('/').unwrap_or((req.path.as_str(), ""));
         let storage = &ctx.storage;
-        match (section, req.operation) {
-            ("config", _) if rest.is_empty() => config::handle(storage, req).await,
-            ("data", Operation::List) | ("metadata", Operation::List) => {
-                metadata::list(storage, rest).await
+        self.ensure_upgraded(storage).await?;
+        let op = req.operation;
+        match route(&req.path) {
+            Route::Config => config::handle(self, storage, req).await,
+            Route::Data(_) if op == Operation::List => Err(RequestError::UnsupportedOperation),
+            Route::Data(path) => data::handle(self, storage, path, req).await,
+            Route::Metadata(path) if op == Operation::List => {
+                metadata::list(storage, path, req, false).await
             }
-            ("data", _) => data::handle(self, storage, secret_path(rest)?, req).await,
-            ("metadata", _) => metadata::handle(self, storage, secret_path(rest)?, req).await,
-            ("subkeys", Operation::Read) => {
-                metadata::subkeys(storage, secret_path(rest)?, req).await
+            Route::Metadata(path) => metadata::handle(self, storage, path, req).await,
+            Route::DetailedMetadata(path) if op == Operation::List => {
+                metadata::list(storage, path, req, true).await
             }
-            ("delete" | "undelete" | "destroy", Operation::Create | Operation::Update) => {
-                versions::handle(self, storage, section, secret_path(rest)?, req).await
+            Route::Versions(action, path)
+                if matches!(op, Operation::Create | Operation::Update) =>
+            {
+                versions::handle(self, storage, action, path, req).await
             }
-            ("delete" | "undelete" | "destroy" | "subkeys", _) => {
+            Route::Subkeys(path) if op == Operation::Read => {
+                subkeys::read(storage, path, req).await
+            }
+            Route::DetailedMetadata(_) | Route::Versions(..) | Route::Subkeys(_) => {
                 Err(RequestError::UnsupportedOperation)
             }
-            _ => Err(RequestError::unsupported_path()),
+            Route::SectionRoot => Ok(not_found_with_warning(
+                "Non-listing operations on the root of a K/V v2 mount are not supported.".into(),
+            )),
+            Route::Invalid => Ok(not_found_with_warning(invalid_path_warning(op))),
         }
     }
 
@@ -78,46 +180,46 @@ impl Engine for KvV2 {
         ctx: &MountContext,
         req: &Request,
     ) -> Result<Option<bool>, RequestError> {
-        let (section, rest) = req.path.split_once('/').unwrap_or((req.path.as_str(), ""));
-        let Ok(path) = secret_path(rest) else {
-            return Ok(None);
+        let path = match route(&req.path) {
+            Route::Data(path) | Route::Metadata(path) if !path.is_empty() => path,
+            _ => return Ok(None),
         };
-        match section {
-            "data" => Ok(Some(
-                store::load_meta(&ctx.storage, path)
-                    .await?
-                    .is_some_and(|m| m.current_version > 0),
-            )),
-            "metadata" => Ok(Some(store::load_meta(&ctx.storage, path).await?.is_some())),
-            _ => Ok(None),
-        }
+        self.ensure_upgraded(&ctx.storage).await?;
+        Ok(Some(
+            store::load_metadata(&ctx.storage, path).await?.is_some(),
+        ))
     }
 }
 
-/// A list of version numbers from `versions` (numbers or numeric strings, or a
-/// comma-separated string as the CLI sends).
-pub(super) fn version_list(req: &Request) -> Result<Vec<u64>, RequestError> {
-    let bad = || RequestError::invalid("versions must be a list of positive integers");
-    let items: Vec<Value> = match req.data.get("versions") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.clone(),
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(|p| Value::String(p.trim().to_string()))
-            .collect(),
-        Some(Value::Number(n)) => vec![Value::Number(n.clone())],
-        Some(_) => return Err(bad()),
-    };
-    let versions = items
-        .iter()
-        .map(|v| match v {
-            Value::Number(n) => n.as_u64().ok_or_else(bad),
-            Value::String(s) => s.parse::<u64>().map_err(|_| bad()),
-            _ => Err(bad()),
-        })
-        .collect::<Result<Vec<u64>, _>>()?;
-    if versions.is_empty() {
-        return Err(RequestError::invalid("no version number provided"));
+/// A 404 with the envelope and a warning, as Vault answers paths that are not endpoints.
+fn not_found_with_warning(warning: String) -> Response {
+    Response {
+        status: Some(404),
+        warnings: vec![warning],
+        ..Response::default()
     }
-    Ok(versions)
+}
+
+fn invalid_path_warning(op: Operation) -> String {
+    let command = match op {
+        Operation::Create | Operation::Update => "put",
+        Operation::Patch => "patch",
+        Operation::Read => "get",
+        Operation::List => "list",
+        Operation::Delete => "delete",
+    };
+    format!(
+        "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate \
+         API endpoints to use. If using the CLI, use 'cofre kv {command}' (or 'bao kv \
+         {command}') for this operation."
+    )
+}
+
+/// A response whose status is 404 but which carries data, as Vault answers reads of
+/// deleted or destroyed versions.
+fn not_found_with(data: serde_json::Map<String, serde_json::Value>) -> Response {
+    Response {
+        status: Some(404),
+        ..Response::data(data)
+    }
 }
