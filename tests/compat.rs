@@ -61,6 +61,7 @@ impl Target {
             .arg(format!("-dev-root-token-id={ROOT}"))
             .arg(format!("-dev-listen-address={addr}"))
             .current_dir(&dir)
+            .env("HOME", &dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

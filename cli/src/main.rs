@@ -1,36 +1,245 @@
-//! Temporary entry point (the full CLI replaces it): `cofre server [-dev] [-config FILE]`.
-fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args
-        .first()
-        .is_some_and(|a| a == "--version" || a == "version" || a == "-version")
-    {
-        println!("Cofre v{}", cofre_server::VERSION);
-        return Ok(());
-    }
-    let mut options = cofre_server::ServerOptions::default();
-    let mut iter = args.iter().skip(1);
-    while let Some(arg) = iter.next() {
-        let arg = arg.trim_start_matches('-');
-        let (name, value) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (arg.to_string(), None),
-        };
-        match name.as_str() {
-            "dev" => options.dev = true,
-            "config" => {
-                options.config_path = value.or_else(|| iter.next().cloned()).map(Into::into)
+//! `cofre`: one binary with the `vault` command set. `cofre server` runs the server (the
+//! `cofre_server` library); every other subcommand is a client built on the
+//! `cofre_client` SDK. Vault's single-dash flags are rewritten before clap parses them
+//! (see [`args`]); exit codes follow `vault`: 0 success, 1 local or usage error, 2 an
+//! error from the server.
+
+mod args;
+mod commands;
+mod context;
+mod failure;
+mod key_values;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use commands::{generic, kv, login, operator, policy, secrets, server, status, token};
+use context::{Context, GlobalArgs};
+use failure::{CmdResult, Failure};
+
+/// Cofre: a secrets vault compatible with Vault's and OpenBao's HTTP API and CLI.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cofre",
+    version,
+    about = "Cofre: a secrets vault that speaks Vault's HTTP API and CLI",
+    long_about = "Cofre: a secrets vault that speaks Vault's HTTP API and CLI.\n\n\
+        `cofre server` runs a server; every other command talks to one at COFRE_ADDR \
+        (or VAULT_ADDR, default http://127.0.0.1:8200) with the token in COFRE_TOKEN \
+        (or VAULT_TOKEN, or ~/.cofre-token after `cofre login`).\n\n\
+        Flags may be written as in vault (-format=json) or with two dashes (--format json).",
+    after_help = "Common commands:\n  \
+        cofre server -dev                      start a development server\n  \
+        cofre status                           show the seal status\n  \
+        cofre kv put secret/app password=x     write a secret\n  \
+        cofre kv get -field=password secret/app\n  \
+        cofre policy write NAME FILE           upload an ACL policy\n  \
+        cofre token create -policy=NAME        create a token\n\n\
+        Exit codes: 0 success, 1 usage or local error, 2 error from the server.",
+    disable_help_subcommand = true
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start a Cofre server (-dev for a throwaway development server)
+    Server(server::ServerArgs),
+    /// Print the seal status (exit 2 when sealed)
+    Status(status::StatusArgs),
+    /// Initialise, unseal and seal the server; rotate and inspect the barrier key
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
+    /// Read and write key/value secrets (KV v1 and v2)
+    #[command(subcommand)]
+    Kv(kv::KvCommand),
+    /// Write, read, list, delete and format ACL policies
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Create, look up, renew and revoke tokens
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Enable, disable, list, move and tune secrets engines
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
+    /// Read data from any API path
+    Read(generic::ReadArgs),
+    /// Write data to any API path
+    Write(generic::WriteArgs),
+    /// List the keys at any API path
+    List(generic::ListArgs),
+    /// Delete data at any API path
+    Delete(generic::DeleteArgs),
+    /// Log in with a token and keep it in ~/.cofre-token
+    Login(login::LoginArgs),
+    /// Print local settings (the token in use)
+    #[command(subcommand)]
+    Print(login::PrintCommand),
+    /// Print the CLI's version
+    Version,
+}
+
+fn main() -> ExitCode {
+    let argv = args::rewrite(std::env::args_os());
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are successes; every parse error is a usage error.
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if let Some(message) = failure.message() {
+                output::err(message);
             }
-            "dev-root-token-id" => {
-                options.dev_root_token_id = value.or_else(|| iter.next().cloned())
-            }
-            "dev-listen-address" => {
-                options.dev_listen_address = value.or_else(|| iter.next().cloned())
-            }
-            other => anyhow::bail!("unknown flag {other}"),
+            ExitCode::from(failure.code())
         }
     }
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(cofre_server::run_from_cli(options))?;
-    Ok(())
+}
+
+fn run(cli: Cli) -> CmdResult {
+    let Cli { global, command } = cli;
+    match command {
+        Command::Server(args) => {
+            let runtime = runtime(true).map_err(|e| Failure::usage(format!("{e:#}")))?;
+            runtime.block_on(server::run(args))
+        }
+        Command::Version => {
+            output::out(&format!("Cofre v{}", env!("CARGO_PKG_VERSION")));
+            Ok(())
+        }
+        Command::Policy(policy::PolicyCommand::Fmt(args)) => policy::fmt(args),
+        command => {
+            let ctx = Context::new(&global)?;
+            let runtime = runtime(false).map_err(|e| Failure::usage(format!("{e:#}")))?;
+            runtime.block_on(dispatch(&ctx, command))
+        }
+    }
+}
+
+/// The tokio runtime: multi-threaded for the server, one thread for client commands.
+fn runtime(multi_thread: bool) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    use anyhow::Context as _;
+    builder
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn dispatch(ctx: &Context, command: Command) -> CmdResult {
+    match command {
+        Command::Status(args) => status::run(ctx, args).await,
+        Command::Operator(command) => operator::run(ctx, command).await,
+        Command::Kv(command) => kv::run(ctx, command).await,
+        Command::Policy(command) => policy::run(ctx, command).await,
+        Command::Token(command) => token::run(ctx, command).await,
+        Command::Secrets(command) => secrets::run(ctx, command).await,
+        Command::Read(args) => generic::read(ctx, args).await,
+        Command::Write(args) => generic::write(ctx, args).await,
+        Command::List(args) => generic::list(ctx, args).await,
+        Command::Delete(args) => generic::delete(ctx, args).await,
+        Command::Login(args) => login::login(ctx, args).await,
+        Command::Print(command) => login::print(ctx, command),
+        Command::Server(_) | Command::Version => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(line: &[&str]) -> Result<Cli, clap::Error> {
+        let argv = args::rewrite(line.iter().map(std::ffi::OsString::from));
+        Cli::try_parse_from(argv)
+    }
+
+    #[test]
+    fn vault_style_lines_parse() {
+        for line in [
+            &["cofre", "kv", "get", "-field=password", "secret/x"][..],
+            &["cofre", "kv", "put", "-cas=0", "secret/x", "a=b"],
+            &[
+                "cofre",
+                "kv",
+                "get",
+                "-format=json",
+                "-version=2",
+                "secret/x",
+            ],
+            &["cofre", "kv", "delete", "-versions=1,2", "secret/x"],
+            &[
+                "cofre",
+                "kv",
+                "metadata",
+                "put",
+                "-max-versions=5",
+                "-cas-required",
+                "secret/x",
+            ],
+            &[
+                "cofre",
+                "token",
+                "create",
+                "-policy=a",
+                "-policy=b",
+                "-renewable=false",
+                "-orphan",
+            ],
+            &["cofre", "token", "revoke", "-mode=orphan", "s.x"],
+            &["cofre", "write", "-f", "sys/rotate"],
+            &[
+                "cofre",
+                "secrets",
+                "enable",
+                "-path=team",
+                "-version=2",
+                "kv",
+            ],
+            &["cofre", "secrets", "list", "-detailed"],
+            &[
+                "cofre",
+                "operator",
+                "init",
+                "-key-shares=1",
+                "-key-threshold=1",
+            ],
+            &["cofre", "server", "-dev", "-dev-root-token-id=root"],
+            &["cofre", "-address=http://h:1", "-tls-skip-verify", "status"],
+            &["cofre", "policy", "write", "p", "-"],
+            &["cofre", "token", "capabilities", "s.t", "secret/x"],
+        ] {
+            if let Err(e) = parse(line) {
+                panic!("{line:?} did not parse: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn parse_errors_are_usage_errors() {
+        let err = parse(&["cofre", "kv", "get"]).unwrap_err();
+        assert!(err.use_stderr());
+        let help = parse(&["cofre", "-help"]).unwrap_err();
+        assert!(!help.use_stderr());
+    }
 }

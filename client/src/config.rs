@@ -9,9 +9,17 @@ use crate::client::Client;
 use crate::Error;
 
 /// The address used when neither the builder nor the environment names one.
+///
+/// ```no_run
+/// assert_eq!(cofre_client::DEFAULT_ADDRESS, "http://127.0.0.1:8200");
+/// ```
 pub const DEFAULT_ADDRESS: &str = "http://127.0.0.1:8200";
 
 /// How long a request may take unless configured otherwise (Vault's CLI default).
+///
+/// ```no_run
+/// let client = cofre_client::Client::builder().timeout(cofre_client::DEFAULT_TIMEOUT * 2);
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Settings for a [`Client`]; start with [`Client::builder`] or [`ClientBuilder::from_env`].
@@ -208,9 +216,8 @@ impl ClientBuilder {
             (None, None) => None,
         };
         if let Some(pem) = pem {
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::Config(format!("the CA certificate is not valid PEM: {e}"))
-            })?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| Error::Config(format!("the CA certificate is not valid PEM: {e}")))?;
             if certificates.is_empty() {
                 return Err(Error::Config(
                     "the CA certificate file holds no PEM certificate".into(),
@@ -382,7 +389,7 @@ mod tests {
             "http://127.0.0.1:8200"
         );
         let err = normalize_address("127.0.0.1:8200").unwrap_err();
-        assert!(err.to_string().contains("http://"), "{err}");
+        assert!(err.to_string().contains("https://127.0.0.1:8200"), "{err}");
         assert!(normalize_address("not a url").is_err());
     }
 

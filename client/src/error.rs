@@ -103,7 +103,8 @@ fn api_error_text(
     raw_body: &bool,
 ) -> String {
     let kind = if *raw_body { "Raw Message" } else { "Errors" };
-    let head = format!("Error making API request.\n\nURL: {method} {url}\nCode: {status}. {kind}:\n\n");
+    let head =
+        format!("Error making API request.\n\nURL: {method} {url}\nCode: {status}. {kind}:\n\n");
     if *raw_body {
         return head + errors.first().map(String::as_str).unwrap_or("");
     }

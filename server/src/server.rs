@@ -176,6 +176,9 @@ async fn dev_initialize(core: &Core, dev: &DevOptions, address: &str) -> Result<
         .await
         .map_err(|e| StartError::DevInit(e.to_string()))?;
     let unseal_key = base64::engine::general_purpose::STANDARD.encode(result.shares[0].as_slice());
+    if let Err(e) = store_dev_token(&result.root_token) {
+        tracing::warn!(error = %e, "could not write the root token to ~/.cofre-token");
+    }
     println!(
         "WARNING! dev mode is enabled! In this mode, Cofre runs entirely in-memory\n\
          and starts unsealed with a single unseal key. The root token is already\n\
@@ -190,6 +193,20 @@ async fn dev_initialize(core: &Core, dev: &DevOptions, address: &str) -> Result<
         result.root_token.as_str()
     );
     Ok(())
+}
+
+/// Dev mode logs the CLI in, as `vault server -dev` does: the root token goes to the token
+/// helper file `~/.cofre-token` (mode 0600) that `cofre` reads.
+fn store_dev_token(token: &str) -> std::io::Result<()> {
+    let Some(home) = std::env::var_os("HOME") else {
+        return Ok(());
+    };
+    let path = std::path::Path::new(&home).join(".cofre-token");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, token.as_bytes())
 }
 
 fn init_logging(config: &Config) {
