@@ -7,6 +7,7 @@
 pub mod error;
 pub mod fields;
 mod lifecycle;
+mod login;
 mod mount_ops;
 pub mod mounts;
 mod pipeline;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 pub use error::RequestError;
 pub use lifecycle::InitResult;
-pub use request::{AuthInfo, LeaseInfo, Operation, Request, Response};
+pub use request::{AuthInfo, LeaseInfo, LoginGrant, Operation, Request, Response};
 pub use unsealed::Unsealed;
 
 use crate::storage::Backend;

@@ -25,8 +25,15 @@ impl Core {
             return crate::sys::handle_unauthenticated(self, &req).await;
         }
         let unsealed = self.unsealed()?;
+        let routed = unsealed.router.route(&req.path);
+        if let Some((route, relative)) = &routed {
+            if super::login::is_unauthenticated(route, relative) {
+                let full_path = std::mem::replace(&mut req.path, relative.clone());
+                return super::login::handle(&unsealed, route, &full_path, &req).await;
+            }
+        }
         let token = self.authenticate(&unsealed, &req).await?;
-        let Some((route, relative)) = unsealed.router.route(&req.path) else {
+        let Some((route, relative)) = routed else {
             // As Vault: a token that may not use the path learns nothing about mounts.
             let caps = unsealed
                 .policies

@@ -151,6 +151,29 @@ pub struct AuthInfo {
     pub num_uses: u64,
 }
 
+/// What an auth method grants on a successful login. The core turns it into a token (an
+/// orphan, whose path is the login path) and answers with the `auth` block.
+#[derive(Clone, Debug, Default)]
+pub struct LoginGrant {
+    /// Policies from the role or user (`default` is added unless `no_default_policy`).
+    pub policies: Vec<String>,
+    pub no_default_policy: bool,
+    /// Shown as `<mount>-<display_name>` in token lookups.
+    pub display_name: String,
+    /// Token metadata (role name, user name, service account …).
+    pub metadata: Map<String, Value>,
+    /// Seconds; 0 = the mount's (or system's) default.
+    pub ttl: u64,
+    /// Seconds; 0 = the mount's (or system's) max.
+    pub max_ttl: u64,
+    /// Periodic token: renews to this many seconds; 0 = not periodic.
+    pub period: u64,
+    /// Hard cap in seconds; 0 = none.
+    pub explicit_max_ttl: u64,
+    /// Uses allowed; 0 = unlimited.
+    pub num_uses: u64,
+}
+
 /// What an engine answers. `raw` bodies (e.g. `sys/health`) skip the envelope.
 #[derive(Clone, Debug, Default)]
 pub struct Response {
@@ -159,6 +182,8 @@ pub struct Response {
     pub data: Option<Map<String, Value>>,
     pub lease: Option<LeaseInfo>,
     pub auth: Option<AuthInfo>,
+    /// Set by auth methods on login; the core issues the token and fills `auth`.
+    pub login: Option<LoginGrant>,
     pub warnings: Vec<String>,
     /// A body sent as is, without the envelope.
     pub raw: Option<Value>,

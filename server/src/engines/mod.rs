@@ -31,6 +31,12 @@ pub struct MountContext {
 pub trait Engine: Send + Sync {
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError>;
 
+    /// Paths (relative to the mount) that need no token: an auth method's login paths.
+    /// An entry ending in `*` matches every path with that prefix.
+    fn unauthenticated_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether the path of a write already exists, so the ACL can require `create` or
     /// `update`. `None`: the engine makes no such distinction (always `update`).
     async fn exists(

@@ -87,6 +87,11 @@ async fn enable(
         .str_field("type")?
         .filter(|t| !t.is_empty())
         .ok_or_else(|| RequestError::invalid("missing mount type"))?;
+    if matches!(kind, "token" | "system" | "cubbyhole" | "identity") {
+        return Err(RequestError::invalid(format!(
+            "cannot enable another {kind:?} mount: it is built in and mounted once"
+        )));
+    }
     let description = req.str_field("description")?.unwrap_or("");
     let mut entry = MountEntry::new(path, kind, description, auth);
     entry.local = req.bool_field("local")?.unwrap_or(false);
@@ -98,11 +103,6 @@ async fn enable(
     if let Some(config) = req.data.get("config").filter(|c| !c.is_null()) {
         let config_req = sub_request(req, config)?;
         apply_tune(&mut entry, &config_req)?;
-    }
-    if auth {
-        return Err(RequestError::invalid(format!(
-            "unknown auth method type {kind:?}: this server has no auth method of that type yet"
-        )));
     }
     unsealed.enable_mount(entry).await?;
     Ok(Response::empty())

@@ -1,0 +1,111 @@
+//! Logins: requests to an auth method's unauthenticated paths, and turning the method's
+//! [`LoginGrant`] into a token. Tokens from logins are orphans (they have no parent token)
+//! whose TTL follows the grant, then the mount's tuning, then the server's defaults.
+
+use std::sync::Arc;
+
+use super::mounts::MountEntry;
+use super::router::{Handler, Route};
+use super::{now_unix, LoginGrant, Request, RequestError, Response, Unsealed};
+use crate::engines::MountContext;
+use crate::tokens::{TokenEntry, TokenStore};
+
+/// Whether `relative` is one of the engine's unauthenticated paths.
+pub(super) fn is_unauthenticated(route: &Route, relative: &str) -> bool {
+    let Handler::Engine(engine) = &route.handler else {
+        return false;
+    };
+    let relative = relative.trim_end_matches('/');
+    engine.unauthenticated_paths().iter().any(|pattern| match pattern.strip_suffix('*') {
+        Some(prefix) => relative.starts_with(prefix),
+        None => relative == *pattern,
+    })
+}
+
+/// Serves a login request: no token, no ACL; a grant in the answer becomes a token.
+pub(super) async fn handle(
+    unsealed: &Arc<Unsealed>,
+    route: &Route,
+    full_path: &str,
+    req: &Request,
+) -> Result<Response, RequestError> {
+    let Handler::Engine(engine) = &route.handler else {
+        return Err(RequestError::unsupported_path());
+    };
+    let ctx = MountContext {
+        storage: unsealed.mount_storage(&route.entry),
+        mount: route.entry.clone(),
+        token: None,
+        system_default_ttl: unsealed.settings.default_lease_ttl.as_secs(),
+    };
+    let mut response = engine.handle(&ctx, req).await?;
+    if let Some(grant) = response.login.take() {
+        let (token, entry) = issue(unsealed, &route.entry, full_path, grant).await?;
+        response.auth = Some(crate::auth::token::auth_info(&token, &entry));
+    }
+    Ok(response)
+}
+
+/// Creates the token a login grants.
+async fn issue(
+    unsealed: &Unsealed,
+    mount: &MountEntry,
+    path: &str,
+    grant: LoginGrant,
+) -> Result<(zeroize::Zeroizing<String>, Arc<TokenEntry>), RequestError> {
+    let (token, accessor) = TokenStore::generate_ids();
+    let now = now_unix();
+    let ttl = login_ttl(unsealed, mount, &grant);
+    let mut policies: Vec<String> = grant.policies.iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty() && p != "root").collect();
+    if !grant.no_default_policy {
+        policies.push("default".into());
+    }
+    policies.sort();
+    policies.dedup();
+    let mount_name = mount.path.trim_end_matches('/').replace('/', "-");
+    let display_name = if grant.display_name.is_empty() {
+        mount_name
+    } else {
+        format!("{mount_name}-{}", grant.display_name)
+    };
+    let entry = TokenEntry {
+        id_hash: unsealed.tokens.hash(&token),
+        accessor,
+        parent: String::new(),
+        policies,
+        path: path.trim_end_matches('/').to_string(),
+        meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
+        display_name,
+        num_uses: grant.num_uses,
+        creation_time: now,
+        issue_time: crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
+        creation_ttl: ttl,
+        expire_time: now + ttl,
+        explicit_max_ttl: grant.explicit_max_ttl,
+        period: grant.period,
+        renewable: true,
+        orphan: true,
+        role: String::new(),
+        entity_id: String::new(),
+        token_type: "service".into(),
+    };
+    let entry = unsealed.tokens.create(entry).await?;
+    Ok((token, entry))
+}
+
+/// The grant's TTL (or period), else the mount's default, else the system's; never above
+/// the grant's, the mount's or the system's max, nor the explicit max.
+fn login_ttl(unsealed: &Unsealed, mount: &MountEntry, grant: &LoginGrant) -> u64 {
+    let system = &unsealed.settings;
+    let or = |value: u64, fallback: u64| if value == 0 { fallback } else { value };
+    let default = or(mount.config.default_lease_ttl, system.default_lease_ttl.as_secs());
+    let mount_max = or(mount.config.max_lease_ttl, system.max_lease_ttl.as_secs());
+    let mut ttl = if grant.period > 0 { grant.period } else { or(grant.ttl, default) };
+    if grant.period == 0 {
+        ttl = ttl.min(or(grant.max_ttl, mount_max)).min(mount_max);
+    }
+    if grant.explicit_max_ttl > 0 {
+        ttl = ttl.min(grant.explicit_max_ttl);
+    }
+    ttl.max(1)
+}
