@@ -73,7 +73,11 @@ pub fn add_body(req: &mut Request, headers: &HeaderMap, body: &[u8]) -> Result<(
     if trimmed.is_empty() {
         return Ok(());
     }
-    req.data = if content_type.starts_with("application/x-www-form-urlencoded") {
+    // As Vault: a form content type with a JSON-looking body is JSON (`curl -d '{..}'`
+    // sends the form type by default).
+    let is_form =
+        content_type.starts_with("application/x-www-form-urlencoded") && !trimmed.starts_with(b"{");
+    req.data = if is_form {
         let text = std::str::from_utf8(trimmed)
             .map_err(|_| RequestError::invalid("form body is not valid UTF-8"))?;
         parse_query(text)?
@@ -202,6 +206,8 @@ mod tests {
         );
         add_body(&mut req, &headers, b"a=1&b=two").unwrap();
         assert_eq!(req.data["b"], "two");
+        add_body(&mut req, &headers, br#"{"json": "despite the form type"}"#).unwrap();
+        assert_eq!(req.data["json"], "despite the form type");
         assert!(add_body(&mut req, &HeaderMap::new(), b"{not json").is_err());
         assert!(add_body(&mut req, &HeaderMap::new(), b"[1,2]").is_err());
         let mut patch = head("PATCH", "/v1/a").unwrap();
