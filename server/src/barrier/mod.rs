@@ -7,7 +7,7 @@
 //! [`ROOT_KEY_PATH`], sealed by the KEK) → keyring (stored at [`KEYRING_PATH`], sealed by the
 //! root key) → data keys, one per term, that seal every value.
 
-mod aead;
+pub mod aead;
 mod keyring;
 mod view;
 

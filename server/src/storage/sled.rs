@@ -10,6 +10,9 @@ use async_trait::async_trait;
 
 use super::{immediate_child, skip_folder, Backend, StorageError, TxnOp};
 
+/// The page cache sled may keep in memory.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// A sled database with group-committed durability.
 pub struct Sled {
     db: sled::Db,
@@ -31,6 +34,9 @@ impl Sled {
         let db = sled::Config::new()
             .path(path)
             .mode(sled::Mode::HighThroughput)
+            // sled's default page cache is 1 GiB; hot keys fit well in far less, and the
+            // OS page cache still holds the rest of the files.
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(|e| match e {
                 sled::Error::Corruption { .. } => open_error(format!(

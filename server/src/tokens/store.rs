@@ -15,8 +15,9 @@ use crate::barrier::{BarrierError, StorageView};
 use crate::crypto::random_base62;
 use crate::storage::TxnOp;
 
-/// Above this many cached entries the cache is cleared and refilled on demand.
-const CACHE_LIMIT: usize = 200_000;
+/// Above this many cached entries the cache is cleared and refilled on demand. Tokens in
+/// active use stay cached; a store with 100,000 idle tokens does not hold them in memory.
+const CACHE_LIMIT: usize = 16_384;
 
 #[derive(Serialize, Deserialize)]
 struct AccessorIndex {
@@ -156,9 +157,8 @@ impl TokenStore {
             ));
         }
         self.view.transaction(ops).await?;
-        let entry = Arc::new(entry);
-        self.remember(entry.clone());
-        Ok(entry)
+        // Not cached here: a new token is cached on its first use.
+        Ok(Arc::new(entry))
     }
 
     /// Replaces an entry (renewal, use counting), moving its expiry index entry.
