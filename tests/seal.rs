@@ -207,8 +207,17 @@ async fn storage_holds_no_plaintext() {
         .await;
     let token = body["auth"]["client_token"].as_str().unwrap().to_string();
     let kv_secret = "kv-secret-value-5d1e77";
-    server.api.post("sys/mounts/kv", json!({"type": "kv", "options": {"version": "2"}})).await;
-    let (status, _) = server.api.post("kv/data/app", json!({"data": {"password": kv_secret}})).await;
+    server
+        .api
+        .post(
+            "sys/mounts/kv",
+            json!({"type": "kv", "options": {"version": "2"}}),
+        )
+        .await;
+    let (status, _) = server
+        .api
+        .post("kv/data/app", json!({"data": {"password": kv_secret}}))
+        .await;
     assert_eq!(status, 200);
     server.stop();
     let mut found = Vec::new();

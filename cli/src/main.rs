@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{generic, kv, login, operator, policy, secrets, server, status, token};
+use commands::{audit, generic, kv, login, operator, policy, secrets, server, status, token};
 use context::{Context, GlobalArgs};
 use failure::{CmdResult, Failure};
 
@@ -82,6 +82,9 @@ enum Command {
     /// Print local settings (the token in use)
     #[command(subcommand)]
     Print(login::PrintCommand),
+    /// List, enable and disable audit devices; verify an audit file's hash chain
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Print the CLI's version
     Version,
 }
@@ -119,6 +122,7 @@ fn run(cli: Cli) -> CmdResult {
             Ok(())
         }
         Command::Policy(policy::PolicyCommand::Fmt(args)) => policy::fmt(args),
+        Command::Audit(audit::AuditCommand::Verify(args)) => audit::verify(args),
         command => {
             let ctx = Context::new(&global)?;
             let runtime = runtime(false).map_err(|e| Failure::usage(format!("{e:#}")))?;
@@ -155,6 +159,7 @@ async fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Delete(args) => generic::delete(ctx, args).await,
         Command::Login(args) => login::login(ctx, args).await,
         Command::Print(command) => login::print(ctx, command),
+        Command::Audit(command) => audit::run(ctx, command).await,
         Command::Server(_) | Command::Version => Ok(()),
     }
 }

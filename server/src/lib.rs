@@ -2,6 +2,7 @@
 //! policies, tokens, engines and the HTTP API. The `cofre` binary enters through
 //! [`run_from_cli`]; tests and embedders through [`run`].
 
+pub mod audit;
 pub mod auth;
 pub mod barrier;
 pub mod config;

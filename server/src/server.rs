@@ -1,5 +1,5 @@
 //! Starting and stopping a server: storage from the config, dev-mode initialisation,
-//! listeners, logging, and shutdown on SIGINT/SIGTERM.
+//! listeners, audit devices from the config, logging, and shutdown on SIGINT/SIGTERM.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -103,11 +103,14 @@ pub async fn run(
     if listeners.is_empty() {
         return Err(StartError::Unsupported("no listener to serve on".into()));
     }
+    check_audit_devices(&config)?;
     let backend = open_storage(&config.storage)?;
     let settings = CoreSettings {
         default_lease_ttl: config.default_lease_ttl,
         max_lease_ttl: config.max_lease_ttl,
         dev: dev.is_some(),
+        audit_devices: config.audit_devices.clone(),
+        unsafe_allow_api_audit_creation: config.unsafe_allow_api_audit_creation,
     };
     let core = Arc::new(Core::new(backend, settings));
     let first_address = listeners[0]
@@ -157,6 +160,17 @@ pub async fn run(
     core.seal().await;
     tracing::info!("cofre server stopped");
     result
+}
+
+/// Config typos in `audit` blocks stop the server at start, not at unseal.
+fn check_audit_devices(config: &Config) -> Result<(), StartError> {
+    for device in &config.audit_devices {
+        let spec = crate::audit::DeviceSpec::from_config(device);
+        crate::audit::Settings::parse(&spec).map_err(|e| {
+            StartError::Unsupported(format!("audit \"{}\" \"{}\": {e}", spec.kind, device.path))
+        })?;
+    }
+    Ok(())
 }
 
 fn open_storage(storage: &Storage) -> Result<Arc<dyn Backend>, StartError> {

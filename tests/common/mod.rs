@@ -113,6 +113,8 @@ pub struct TestServer {
     pub port: u16,
     /// Extra lines for the `listener "tcp"` block (TLS settings).
     pub listener_extra: String,
+    /// Extra top-level HCL appended to the server config (e.g. `audit` blocks).
+    pub extra_config: String,
     child: Option<Child>,
 }
 
@@ -122,9 +124,26 @@ impl TestServer {
         Self::start_with_shares(1, 1).await
     }
 
+    /// A fresh server whose config also holds `extra_config` (top-level HCL), initialised
+    /// with one key share and unsealed.
+    pub async fn start_with_config(extra_config: &str) -> Self {
+        let mut server = Self::prepare();
+        server.extra_config = extra_config.to_string();
+        server.spawn().await;
+        server.initialize(1, 1).await;
+        server
+    }
+
     /// A fresh server initialised with `shares`/`threshold` and unsealed.
     pub async fn start_with_shares(shares: u8, threshold: u8) -> Self {
         let mut server = Self::start_uninitialized().await;
+        server.initialize(shares, threshold).await;
+        server
+    }
+
+    /// Initialises with `shares`/`threshold`, keeps the keys and root token, and unseals.
+    pub async fn initialize(&mut self, shares: u8, threshold: u8) {
+        let server = self;
         let (status, body) = server
             .api
             .put(
@@ -141,7 +160,6 @@ impl TestServer {
             .collect();
         server.api.token = body["root_token"].as_str().unwrap().to_string();
         server.unseal().await;
-        server
     }
 
     /// A fresh, uninitialised server.
@@ -162,6 +180,7 @@ impl TestServer {
             keys: Vec::new(),
             port,
             listener_extra: String::new(),
+            extra_config: String::new(),
             child: None,
         }
     }
@@ -178,9 +197,10 @@ impl TestServer {
             self.listener_extra.clone()
         };
         let config = format!(
-            "storage \"sled\" {{\n  path = \"{}\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{}\"\n{listener}}}\nlog_level = \"warn\"\n",
+            "storage \"sled\" {{\n  path = \"{}\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{}\"\n{listener}}}\nlog_level = \"warn\"\n{}",
             self.dir.join("data").display(),
-            self.port
+            self.port,
+            self.extra_config
         );
         std::fs::write(self.config_path(), config).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_cofre"))

@@ -1,6 +1,7 @@
 //! One module per command group; each defines its clap arguments and an async `run`.
 //! Shared here: path clean-up and reading input from files, stdin or a hidden prompt.
 
+pub mod audit;
 pub mod generic;
 pub mod kv;
 pub mod kv_metadata;

@@ -16,10 +16,13 @@ pub(super) fn is_unauthenticated(route: &Route, relative: &str) -> bool {
         return false;
     };
     let relative = relative.trim_end_matches('/');
-    engine.unauthenticated_paths().iter().any(|pattern| match pattern.strip_suffix('*') {
-        Some(prefix) => relative.starts_with(prefix),
-        None => relative == *pattern,
-    })
+    engine
+        .unauthenticated_paths()
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => relative.starts_with(prefix),
+            None => relative == *pattern,
+        })
 }
 
 /// Serves a login request: no token, no ACL; a grant in the answer becomes a token.
@@ -56,7 +59,12 @@ async fn issue(
     let (token, accessor) = TokenStore::generate_ids();
     let now = now_unix();
     let ttl = login_ttl(unsealed, mount, &grant);
-    let mut policies: Vec<String> = grant.policies.iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty() && p != "root").collect();
+    let mut policies: Vec<String> = grant
+        .policies
+        .iter()
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty() && p != "root")
+        .collect();
     if !grant.no_default_policy {
         policies.push("default".into());
     }
@@ -98,9 +106,16 @@ async fn issue(
 fn login_ttl(unsealed: &Unsealed, mount: &MountEntry, grant: &LoginGrant) -> u64 {
     let system = &unsealed.settings;
     let or = |value: u64, fallback: u64| if value == 0 { fallback } else { value };
-    let default = or(mount.config.default_lease_ttl, system.default_lease_ttl.as_secs());
+    let default = or(
+        mount.config.default_lease_ttl,
+        system.default_lease_ttl.as_secs(),
+    );
     let mount_max = or(mount.config.max_lease_ttl, system.max_lease_ttl.as_secs());
-    let mut ttl = if grant.period > 0 { grant.period } else { or(grant.ttl, default) };
+    let mut ttl = if grant.period > 0 {
+        grant.period
+    } else {
+        or(grant.ttl, default)
+    };
     if grant.period == 0 {
         ttl = ttl.min(or(grant.max_ttl, mount_max)).min(mount_max);
     }

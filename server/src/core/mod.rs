@@ -1,4 +1,4 @@
-//! The core: seal state, mount table, router and the request pipeline.
+//! The core: seal state, mount table, router, the request pipeline and the audit broker.
 //!
 //! The barrier, router, policy and token stores live in an [`Unsealed`] value that exists
 //! only while the core is unsealed; [`Core::unsealed`] is the only way to reach them, so
@@ -35,6 +35,10 @@ pub struct CoreSettings {
     pub max_lease_ttl: Duration,
     /// `-dev` mode: a `secret/` KV v2 mount is created at init.
     pub dev: bool,
+    /// Audit devices declared in the server config, enabled at every unseal.
+    pub audit_devices: Vec<crate::config::AuditDevice>,
+    /// `unsafe_allow_api_audit_creation`: `sys/audit/<path>` may enable devices.
+    pub unsafe_allow_api_audit_creation: bool,
 }
 
 impl Default for CoreSettings {
@@ -44,6 +48,8 @@ impl Default for CoreSettings {
             default_lease_ttl: month,
             max_lease_ttl: month,
             dev: false,
+            audit_devices: Vec::new(),
+            unsafe_allow_api_audit_creation: false,
         }
     }
 }

@@ -39,7 +39,7 @@ impl Unsealed {
         }
         // Builds the engine now so a bad type or option fails before anything is stored.
         if !matches!(entry.kind.as_str(), "system" | "token") {
-            crate::engines::create(&entry)?;
+            crate::auth::create(&entry)?;
         }
         let _guard = self.mount_lock.lock().await;
         if let Some(existing) = self.router.conflict(&entry.api_path()) {

@@ -1,10 +1,14 @@
 //! The request pipeline: unauthenticated system paths → unsealed check → token → route →
-//! create/update decision → ACL → handler → use counting.
+//! create/update decision → ACL → audit request → handler → use counting → audit response.
+//! Auditing fails closed: a request no enabled audit device recorded is refused (500) before
+//! anything changes, and a response no device recorded is replaced by a 500.
 
 use std::sync::Arc;
 
+use super::mounts::MountEntry;
 use super::router::{Handler, Route};
 use super::{now_unix, Core, Operation, Request, RequestError, Response, Unsealed};
+use crate::audit::{Entry, Record};
 use crate::engines::MountContext;
 use crate::policy::Capability;
 use crate::tokens::TokenEntry;
@@ -29,7 +33,10 @@ impl Core {
         if let Some((route, relative)) = &routed {
             if super::login::is_unauthenticated(route, relative) {
                 let full_path = std::mem::replace(&mut req.path, relative.clone());
-                return super::login::handle(&unsealed, route, &full_path, &req).await;
+                let record =
+                    audit_request(&unsealed, &req, &full_path, &route.entry, None, None).await?;
+                let result = super::login::handle(&unsealed, route, &full_path, &req).await;
+                return audit_response(&unsealed, record, result).await;
             }
         }
         let token = self.authenticate(&unsealed, &req).await?;
@@ -58,13 +65,28 @@ impl Core {
         if req.operation == Operation::Update {
             req.operation = decide_create_or_update(&route, &ctx, &req).await?;
         }
-        authorize(&unsealed, &token, &route, &full_path, &req)?;
-        let last_use = spend_use(&unsealed, &token).await?;
-        let result = dispatch(self, &unsealed, &route, &ctx, &req).await;
-        if last_use {
-            unsealed.revoke_tree(&token.id_hash).await?;
+        let authorized = authorize(&unsealed, &token, &route, &full_path, &req);
+        let denied = authorized.as_ref().err().map(ToString::to_string);
+        let record = audit_request(
+            &unsealed,
+            &req,
+            &full_path,
+            &route.entry,
+            Some(&*token),
+            denied,
+        )
+        .await?;
+        if let Err(e) = authorized {
+            return audit_response(&unsealed, record, Err(e)).await;
         }
-        result
+        let last_use = spend_use(&unsealed, &token).await?;
+        let mut result = dispatch(self, &unsealed, &route, &ctx, &req).await;
+        if last_use {
+            if let Err(e) = unsealed.revoke_tree(&token.id_hash).await {
+                result = Err(e);
+            }
+        }
+        audit_response(&unsealed, record, result).await
     }
 
     async fn authenticate(
@@ -83,6 +105,49 @@ impl Core {
             .await?
             .ok_or(RequestError::PermissionDenied)
     }
+}
+
+/// Records the request when any audit device is enabled (else costs one atomic load);
+/// `Err` (500) when no device could record it.
+async fn audit_request(
+    unsealed: &Unsealed,
+    req: &Request,
+    full_path: &str,
+    mount: &MountEntry,
+    token: Option<&TokenEntry>,
+    error: Option<String>,
+) -> Result<Option<Record>, RequestError> {
+    if !unsealed.audit.is_enabled() {
+        return Ok(None);
+    }
+    let record = Record::new(req, full_path, Some(mount), token);
+    let entry = Entry {
+        record: &record,
+        is_response: false,
+        response: None,
+        error,
+    };
+    unsealed.audit.log(&entry).await?;
+    Ok(Some(record))
+}
+
+/// Records the answer of an audited request; a 500 replaces it when no device could.
+async fn audit_response(
+    unsealed: &Unsealed,
+    record: Option<Record>,
+    result: Result<Response, RequestError>,
+) -> Result<Response, RequestError> {
+    let Some(record) = record else {
+        return result;
+    };
+    let entry = Entry {
+        record: &record,
+        is_response: true,
+        response: result.as_ref().ok(),
+        error: result.as_ref().err().map(ToString::to_string),
+    };
+    unsealed.audit.log(&entry).await?;
+    result
 }
 
 async fn decide_create_or_update(

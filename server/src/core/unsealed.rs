@@ -1,6 +1,6 @@
 //! [`Unsealed`]: everything that exists only while the vault is unsealed (the barrier, the
-//! router over the mount tables, the policy and token stores, background tasks), and how
-//! it is set up at init and loaded at unseal.
+//! router over the mount tables, the policy and token stores, the audit broker, background
+//! tasks), and how it is set up at init and loaded at unseal.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +13,7 @@ use super::mounts::{MountEntry, AUTH_PATH, MOUNTS_PATH};
 use super::policies::PolicyStore;
 use super::router::{Handler, Route, Router};
 use super::{now_unix, CoreSettings, RequestError};
+use crate::audit::AuditBroker;
 use crate::barrier::{Barrier, StorageView};
 use crate::tokens::{TokenEntry, TokenStore};
 
@@ -22,6 +23,8 @@ pub struct Unsealed {
     pub router: Router,
     pub policies: PolicyStore,
     pub tokens: TokenStore,
+    /// The enabled audit devices.
+    pub audit: Arc<AuditBroker>,
     pub settings: CoreSettings,
     cluster: ClusterInfo,
     /// Serialises mount table changes (read-modify-write of the stored tables).
@@ -37,9 +40,11 @@ impl Unsealed {
         let policies = PolicyStore::open(StorageView::new(barrier.clone(), "sys/policy/")).await?;
         let tokens = TokenStore::open(StorageView::new(barrier.clone(), "sys/token/")).await?;
         let cluster = ClusterInfo::load_or_create(&barrier).await?;
+        let audit = Arc::new(AuditBroker::open(barrier.clone(), &settings.audit_devices).await?);
         let (stop, _) = watch::channel(false);
         Ok(Self {
             cluster,
+            audit,
             barrier,
             router: Router::default(),
             policies,
@@ -135,7 +140,7 @@ impl Unsealed {
                 let handler = match entry.kind.as_str() {
                     "system" => Handler::System,
                     "token" => Handler::Token,
-                    _ => Handler::Engine(crate::engines::create(&entry)?),
+                    _ => Handler::Engine(crate::auth::create(&entry)?),
                 };
                 routes.push(Route {
                     prefix: entry.api_path(),
@@ -230,8 +235,10 @@ impl Unsealed {
         Ok(())
     }
 
-    /// Starts the background tasks (expired token sweeper). They stop at seal.
+    /// Starts the background tasks (expired token sweeper, audit SIGHUP reopening). They
+    /// stop at seal.
     pub fn start_background(self: &Arc<Self>) {
+        self.audit.start();
         let this = Arc::downgrade(self);
         let mut stop = self.stop.subscribe();
         let sweeper = tokio::spawn(async move {
@@ -277,6 +284,7 @@ impl Unsealed {
         for task in tasks {
             let _ = task.await;
         }
+        self.audit.shutdown().await;
     }
 }
 

@@ -1,6 +1,7 @@
-//! The system backend (`sys/`): seal lifecycle, mounts, policies, capabilities. Handlers
-//! are thin: they validate input and call the core.
+//! The system backend (`sys/`): seal lifecycle, mounts, policies, capabilities, audit
+//! devices. Handlers are thin: they validate input and call the core.
 
+mod audit;
 mod capabilities;
 mod mounts;
 mod policies;
@@ -31,6 +32,7 @@ pub async fn handle(
             mounts::ui_mounts(unsealed, ctx, req).await
         }
         "policy" | "policies" => policies::handle(unsealed, req).await,
+        "audit" | "audit-hash" => audit::handle(unsealed, req).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(unsealed, ctx, req).await
         }

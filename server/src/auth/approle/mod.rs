@@ -1,0 +1,135 @@
+//! The `approle` auth method, for machines and CI pipelines: a role has a `role_id` (like
+//! a user name) and issues secret IDs (like single- or few-use passwords); `login` trades
+//! both for a token with the role's token fields.
+//!
+//! Paths (relative to the mount): `role/<name>` (read/write/delete, LIST `role/`),
+//! `role/<name>/role-id`, `role/<name>/secret-id` (generate; LIST gives accessors),
+//! `role/<name>/custom-secret-id`, `role/<name>/secret-id/lookup|destroy`,
+//! `role/<name>/secret-id-accessor/lookup|destroy`, and `login` (unauthenticated).
+//!
+//! Storage below the mount's view: `salt` (a random per-mount HMAC key), `role/<name>`,
+//! `role_id/<hmac>` → role name, `secret_id/<role>/<hmac>` → [`secret_id::SecretIdEntry`],
+//! `accessor/<hmac>` → the secret ID it names. Secret IDs, role IDs and accessors are
+//! keyed by HMAC-SHA256 under the salt, so storage never holds a secret ID in clear.
+
+mod login;
+mod role;
+mod secret_id;
+
+use async_trait::async_trait;
+use tokio::sync::{Mutex, MutexGuard, OnceCell};
+use zeroize::Zeroizing;
+
+use crate::barrier::StorageView;
+use crate::core::{Operation, Request, RequestError, Response};
+use crate::engines::{Engine, MountContext};
+
+/// How many locks secret-ID updates are spread over (by a hash of the secret ID's HMAC).
+const LOCK_STRIPES: usize = 64;
+
+/// Held while a secret ID is read, checked and its use count written back, so two
+/// concurrent logins cannot both spend its last use. Process-wide rather than per engine:
+/// the router rebuilds engines on every mount change, and a login still running on the
+/// old engine must exclude one on the new.
+static LOCKS: std::sync::OnceLock<Vec<Mutex<()>>> = std::sync::OnceLock::new();
+
+/// One mount of the approle method.
+#[derive(Default)]
+pub struct AppRole {
+    salt: OnceCell<Zeroizing<Vec<u8>>>,
+}
+
+#[async_trait]
+impl Engine for AppRole {
+    async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
+        let path = req.path.trim_end_matches('/');
+        let parts: Vec<&str> = path.split('/').collect();
+        let write = matches!(req.operation, Operation::Create | Operation::Update);
+        let op = req.operation;
+        match parts.as_slice() {
+            ["login"] if write => login::login(self, ctx, req).await,
+            ["role"] if op == Operation::List => {
+                Response::list(ctx.storage.list(role::ROLE_PREFIX).await?)
+            }
+            ["role", name] => role::handle(self, ctx, name, req).await,
+            ["role", name, "role-id"] => role::role_id(self, ctx, name, req).await,
+            ["role", name, "secret-id"] if op == Operation::List => {
+                secret_id::list(ctx, name).await
+            }
+            ["role", name, "secret-id"] if write => {
+                secret_id::generate(self, ctx, name, req, false).await
+            }
+            ["role", name, "custom-secret-id"] if write => {
+                secret_id::generate(self, ctx, name, req, true).await
+            }
+            ["role", name, "secret-id", action] => {
+                secret_id::by_secret_id(self, ctx, name, action, req).await
+            }
+            ["role", name, "secret-id-accessor", action] => {
+                secret_id::by_accessor(self, ctx, name, action, req).await
+            }
+            ["login"] | ["role" | "role-id", ..] => Err(RequestError::UnsupportedOperation),
+            _ => Err(RequestError::unsupported_path()),
+        }
+    }
+
+    fn unauthenticated_paths(&self) -> &'static [&'static str] {
+        &["login"]
+    }
+
+    async fn exists(
+        &self,
+        ctx: &MountContext,
+        req: &Request,
+    ) -> Result<Option<bool>, RequestError> {
+        let path = req.path.trim_end_matches('/');
+        match path.strip_prefix("role/") {
+            Some(name) if !name.contains('/') => Ok(Some(
+                ctx.storage.get(&role::role_key(name)).await?.is_some(),
+            )),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl AppRole {
+    /// HMAC-SHA256 of `value` under the mount's salt, made and stored on first use.
+    async fn hmac(&self, storage: &StorageView, value: &str) -> Result<String, RequestError> {
+        let salt = self
+            .salt
+            .get_or_try_init(|| load_or_create_salt(storage))
+            .await?;
+        Ok(crate::crypto::hmac_sha256_hex(salt, value.as_bytes()))
+    }
+
+    /// The lock for the secret ID whose HMAC is `hash`.
+    async fn lock(&self, hash: &str) -> MutexGuard<'_, ()> {
+        let stripe = hash.bytes().fold(0usize, |acc, b| {
+            acc.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        let locks = LOCKS.get_or_init(|| (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect());
+        locks[stripe % LOCK_STRIPES].lock().await
+    }
+}
+
+/// The salt at `salt`, or a new random one stored there. Reached once per engine (its
+/// `OnceCell`), under a process-wide lock so an old and a rebuilt engine of one mount
+/// cannot both create one.
+async fn load_or_create_salt(storage: &StorageView) -> Result<Zeroizing<Vec<u8>>, RequestError> {
+    const KEY: &str = "salt";
+    static CREATING: Mutex<()> = Mutex::const_new(());
+    let _guard = CREATING.lock().await;
+    if let Some(hex) = storage.get_json::<String>(KEY).await? {
+        return crate::crypto::unhex(&hex)
+            .map(Zeroizing::new)
+            .ok_or_else(|| RequestError::internal("the approle mount's salt is malformed"));
+    }
+    let salt = crate::crypto::random_key::<32>();
+    storage
+        .put_json(KEY, &crate::crypto::hex(salt.as_ref()))
+        .await?;
+    Ok(Zeroizing::new(salt.to_vec()))
+}
+
+#[cfg(test)]
+mod tests;
