@@ -109,25 +109,13 @@ fn token_lookup_cached(bencher: Bencher) {
         let (token, accessor) = TokenStore::generate_ids();
         store
             .create(TokenEntry {
-                id_hash: store.hash(&token),
-                accessor,
-                parent: String::new(),
-                policies: vec!["default".into()],
-                path: "auth/token/create".into(),
-                meta: None,
-                display_name: "token".into(),
-                num_uses: 0,
-                creation_time: 0,
-                issue_time: String::new(),
-                creation_ttl: 0,
-                expire_time: 0,
-                explicit_max_ttl: 0,
-                period: 0,
-                renewable: false,
                 orphan: true,
-                role: String::new(),
-                entity_id: String::new(),
-                token_type: "service".into(),
+                ..TokenEntry::new(
+                    store.hash(&token),
+                    accessor,
+                    vec!["default".into()],
+                    "auth/token/create",
+                )
             })
             .await
             .expect("token stored");

@@ -168,27 +168,15 @@ impl Unsealed {
             Some(id) if !id.is_empty() => Zeroizing::new(id.to_string()),
             _ => generated,
         };
-        let now = now_unix();
         let entry = TokenEntry {
-            id_hash: self.tokens.hash(&token),
-            accessor,
-            parent: String::new(),
-            policies: vec!["root".into()],
-            path: "auth/token/root".into(),
-            meta: None,
             display_name: "root".into(),
-            num_uses: 0,
-            creation_time: now,
-            issue_time: crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
-            creation_ttl: 0,
-            expire_time: 0,
-            explicit_max_ttl: 0,
-            period: 0,
-            renewable: false,
             orphan: true,
-            role: String::new(),
-            entity_id: String::new(),
-            token_type: "service".into(),
+            ..TokenEntry::new(
+                self.tokens.hash(&token),
+                accessor,
+                vec!["root".into()],
+                "auth/token/root",
+            )
         };
         self.tokens.create(entry).await?;
         Ok(token)

@@ -57,6 +57,35 @@ fn service() -> String {
 }
 
 impl TokenEntry {
+    /// A service token with these identities and policies, created now by `path`, with no
+    /// TTL, no uses limit, no parent and no metadata: callers set what differs.
+    pub fn new(id_hash: String, accessor: String, policies: Vec<String>, path: &str) -> Self {
+        let now = std::time::SystemTime::now();
+        Self {
+            id_hash,
+            accessor,
+            parent: String::new(),
+            policies,
+            path: path.to_string(),
+            meta: None,
+            display_name: "token".into(),
+            num_uses: 0,
+            creation_time: now
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            issue_time: crate::duration::rfc3339_nanos(now),
+            creation_ttl: 0,
+            expire_time: 0,
+            explicit_max_ttl: 0,
+            period: 0,
+            renewable: false,
+            orphan: false,
+            role: String::new(),
+            entity_id: String::new(),
+            token_type: service(),
+        }
+    }
+
     /// True for tokens carrying the `root` policy.
     pub fn is_root(&self) -> bool {
         self.policies.iter().any(|p| p == "root")

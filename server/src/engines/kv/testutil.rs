@@ -118,27 +118,12 @@ pub(crate) fn request(operation: Operation, path: &str, body: Value) -> Request 
 
 /// A token entry whose storage key is derived from `name`.
 pub(crate) fn token(name: &str) -> Arc<TokenEntry> {
-    Arc::new(TokenEntry {
-        id_hash: format!("hash-of-{name}"),
-        accessor: format!("accessor-{name}"),
-        parent: String::new(),
-        policies: vec!["default".into()],
-        path: "auth/token/create".into(),
-        meta: None,
-        display_name: "token".into(),
-        num_uses: 0,
-        creation_time: 0,
-        issue_time: String::new(),
-        creation_ttl: 0,
-        expire_time: 0,
-        explicit_max_ttl: 0,
-        period: 0,
-        renewable: false,
-        orphan: false,
-        role: String::new(),
-        entity_id: String::new(),
-        token_type: "service".into(),
-    })
+    Arc::new(TokenEntry::new(
+        format!("hash-of-{name}"),
+        format!("accessor-{name}"),
+        vec!["default".into()],
+        "auth/token/create",
+    ))
 }
 
 /// A response's `data` as one JSON value (null when absent).
