@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{Api, TestServer};
 use serde_json::{json, Value};
 
@@ -225,36 +223,6 @@ async fn the_example_orchestrator_policy_issues_secret_ids_and_nothing_more() {
     );
 }
 
-/// The `bao` CLI, or `None` (skipped loudly) when it is not installed.
-fn bao(server: &TestServer, token: &str, args: &[&str]) -> Option<(bool, String)> {
-    let home = server.data_dir().join("bao-home");
-    std::fs::create_dir_all(&home).expect("a home for the bao CLI");
-    let out = match Command::new("bao")
-        .args(args)
-        .env("BAO_ADDR", &server.api.addr)
-        .env("BAO_TOKEN", token)
-        .env("HOME", &home)
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .output()
-    {
-        Ok(out) => out,
-        Err(_) if std::env::var("COFRE_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
-            panic!("the bao CLI is required (COFRE_REQUIRE_SERVICES=1): run ../shared/tools/install-bao")
-        }
-        Err(_) => {
-            eprintln!("\n*** SKIPPING bao approle scenario: no `bao` on PATH (run ../shared/tools/install-bao) ***\n");
-            return None;
-        }
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some((out.status.success(), text))
-}
-
 fn json_of(out: &str) -> Value {
     let start = out.find('{').expect("JSON output");
     serde_json::Deserializer::from_str(&out[start..])
@@ -268,12 +236,12 @@ fn json_of(out: &str) -> Value {
 async fn the_bao_cli_writes_roles_and_logs_in() {
     let server = TestServer::start().await;
     let root = server.api.token.clone();
-    let Some((ok, out)) = bao(&server, &root, &["auth", "enable", "approle"]) else {
+    let Some((ok, out)) = server.bao(&root, &["auth", "enable", "approle"]) else {
         return;
     };
     assert!(ok, "{out}");
     let run = |token: &str, args: &[&str]| {
-        let (ok, out) = bao(&server, token, args).expect("bao ran before");
+        let (ok, out) = server.bao(token, args).expect("bao ran before");
         assert!(ok, "bao {args:?}: {out}");
         out
     };
@@ -321,7 +289,7 @@ async fn the_bao_cli_writes_roles_and_logs_in() {
     let body = json_of(&run("", &login));
     assert_eq!(body["auth"]["metadata"]["role_name"], "deploy");
     assert!(body["auth"]["client_token"].is_string());
-    let (ok, out) = bao(&server, "", &login).expect("bao ran before");
+    let (ok, out) = server.bao("", &login).expect("bao ran before");
     assert!(
         !ok && out.contains("invalid role or secret ID"),
         "a single-use secret ID worked twice: {out}"

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Api, TestServer};
@@ -176,45 +175,11 @@ async fn unknown_users_take_as_long_as_known_ones() {
     );
 }
 
-/// The `bao` CLI, or `None` (skipped loudly) when it is not installed.
-fn bao(server: &TestServer, token: &str, args: &[&str]) -> Option<(bool, String)> {
-    let home = server.data_dir().join("bao-home");
-    std::fs::create_dir_all(&home).expect("a home for the bao CLI");
-    let out = match Command::new("bao")
-        .args(args)
-        .env("BAO_ADDR", &server.api.addr)
-        .env("BAO_TOKEN", token)
-        .env("HOME", &home)
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .output()
-    {
-        Ok(out) => out,
-        Err(_) if std::env::var("COFRE_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
-            panic!("the bao CLI is required (COFRE_REQUIRE_SERVICES=1): run ../shared/tools/install-bao")
-        }
-        Err(_) => {
-            eprintln!("\n*** SKIPPING bao userpass scenario: no `bao` on PATH (run ../shared/tools/install-bao) ***\n");
-            return None;
-        }
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some((out.status.success(), text))
-}
-
 #[tokio::test]
 async fn the_bao_cli_enables_writes_users_and_logs_in() {
     let server = setup().await;
     let root = server.api.token.clone();
-    let Some((ok, out)) = bao(
-        &server,
-        &root,
-        &["auth", "enable", "-path=people", "userpass"],
-    ) else {
+    let Some((ok, out)) = server.bao(&root, &["auth", "enable", "-path=people", "userpass"]) else {
         return;
     };
     assert!(ok, "{out}");
@@ -224,7 +189,7 @@ async fn the_bao_cli_enables_writes_users_and_logs_in() {
         "password=pa55",
         "token_policies=app-read",
     ];
-    let (ok, out) = bao(&server, &root, &write).expect("bao ran before");
+    let (ok, out) = server.bao(&root, &write).expect("bao ran before");
     assert!(ok, "{out}");
     let login = [
         "login",
@@ -235,7 +200,7 @@ async fn the_bao_cli_enables_writes_users_and_logs_in() {
         "username=dave",
         "password=pa55",
     ];
-    let (ok, out) = bao(&server, "", &login).expect("bao ran before");
+    let (ok, out) = server.bao("", &login).expect("bao ran before");
     assert!(ok, "{out}");
     let start = out.find('{').expect("JSON output");
     let body: Value = serde_json::Deserializer::from_str(&out[start..])
@@ -245,8 +210,9 @@ async fn the_bao_cli_enables_writes_users_and_logs_in() {
         .expect("bao prints JSON");
     assert_eq!(body["auth"]["policies"], json!(["app-read", "default"]));
     let token = body["auth"]["client_token"].as_str().expect("a token");
-    let (ok, out) =
-        bao(&server, token, &["read", "-field=password", "kv/app/db"]).expect("bao ran before");
+    let (ok, out) = server
+        .bao(token, &["read", "-field=password", "kv/app/db"])
+        .expect("bao ran before");
     assert!(ok && out.contains("hunter2"), "{out}");
     let bad = [
         "login",
@@ -256,6 +222,6 @@ async fn the_bao_cli_enables_writes_users_and_logs_in() {
         "username=dave",
         "password=nope",
     ];
-    let (ok, out) = bao(&server, "", &bad).expect("bao ran before");
+    let (ok, out) = server.bao("", &bad).expect("bao ran before");
     assert!(!ok && out.contains("invalid username or password"), "{out}");
 }

@@ -263,6 +263,40 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Runs the real `bao` CLI against this server with `token`; returns (success,
+    /// stdout+stderr), or `None` (skipped loudly) when `bao` is not installed, except
+    /// with COFRE_REQUIRE_SERVICES=1, where that is a failure.
+    pub fn bao(&self, token: &str, args: &[&str]) -> Option<(bool, String)> {
+        let home = self.data_dir().join("bao-home");
+        std::fs::create_dir_all(&home).expect("a home for the bao CLI");
+        let out = match Command::new("bao")
+            .args(args)
+            .env("BAO_ADDR", &self.api.addr)
+            .env("BAO_TOKEN", token)
+            .env("HOME", &home)
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .output()
+        {
+            Ok(out) => out,
+            Err(_) if std::env::var("COFRE_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
+                panic!("the bao CLI is required (COFRE_REQUIRE_SERVICES=1): run ../shared/tools/install-bao")
+            }
+            Err(_) => {
+                eprintln!("\n*** SKIPPING bao scenario: no `bao` on PATH (run ../shared/tools/install-bao) ***\n");
+                return None;
+            }
+        };
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some((out.status.success(), text))
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();
