@@ -100,9 +100,7 @@ pub async fn write(ctx: &Context, args: WriteArgs) -> CmdResult {
         .await
         .map_err(|e| server_error(&format!("Error writing data to {path}"), &e))?;
     let Some(secret) = secret else {
-        if ctx.ui.is_table() {
-            output::out(&format!("Success! Data written to: {path}"));
-        }
+        ctx.ui.written(&path);
         return Ok(());
     };
     match &ctx.ui.field {

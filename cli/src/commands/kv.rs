@@ -308,9 +308,7 @@ fn print_write_result(
     secret: Option<cofre_client::Secret>,
 ) -> CmdResult {
     let Some(secret) = secret else {
-        if ctx.ui.is_table() {
-            output::out(&format!("Success! Data written to: {path}"));
-        }
+        ctx.ui.written(path);
         return Ok(());
     };
     if let Some(field) = &ctx.ui.field {
@@ -378,14 +376,7 @@ async fn versions_op(ctx: &Context, args: VersionsArgs, operation: &str) -> CmdR
         .write(&path, &body)
         .await
         .map_err(|e| server_error(&format!("Error writing data to {path}"), &e))?;
-    match secret {
-        None if ctx.ui.is_table() => {
-            output::out(&format!("Success! Data written to: {path}"));
-            Ok(())
-        }
-        None => Ok(()),
-        Some(secret) => ctx.ui.secret(&secret),
-    }
+    ctx.ui.write_result(&path, secret)
 }
 
 async fn list(ctx: &Context, args: ListArgs) -> CmdResult {

@@ -155,14 +155,7 @@ async fn put(ctx: &Context, args: MetadataPutArgs) -> CmdResult {
         .write(&path, &Value::Object(body))
         .await
         .map_err(|e| server_error(&format!("Error writing data to {path}"), &e))?;
-    match secret {
-        None if ctx.ui.is_table() => {
-            output::out(&format!("Success! Data written to: {path}"));
-            Ok(())
-        }
-        None => Ok(()),
-        Some(secret) => ctx.ui.secret(&secret),
-    }
+    ctx.ui.write_result(&path, secret)
 }
 
 async fn delete(ctx: &Context, args: MetadataPathArgs) -> CmdResult {

@@ -47,6 +47,24 @@ impl Ui {
         self.format == Format::Table
     }
 
+    /// After a write that returned nothing: vault's success line (table format only).
+    pub fn written(&self, path: &str) {
+        if self.is_table() {
+            out(&format!("Success! Data written to: {path}"));
+        }
+    }
+
+    /// After a write: the returned envelope, or the success line when there is none.
+    pub fn write_result(&self, path: &str, secret: Option<Secret>) -> CmdResult {
+        match secret {
+            Some(secret) => self.secret(&secret),
+            None => {
+                self.written(path);
+                Ok(())
+            }
+        }
+    }
+
     /// A whole envelope: a `Key Value` table, or the envelope as JSON/YAML.
     pub fn secret(&self, secret: &Secret) -> CmdResult {
         match self.format {
