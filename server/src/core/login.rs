@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::mounts::MountEntry;
 use super::router::{Handler, Route};
-use super::{now_unix, LoginGrant, Request, RequestError, Response, Unsealed};
+use super::{LoginGrant, Request, RequestError, Response, Unsealed};
 use crate::engines::MountContext;
 use crate::tokens::{TokenEntry, TokenStore};
 
@@ -57,7 +57,6 @@ async fn issue(
     grant: LoginGrant,
 ) -> Result<(zeroize::Zeroizing<String>, Arc<TokenEntry>), RequestError> {
     let (token, accessor) = TokenStore::generate_ids();
-    let now = now_unix();
     let ttl = login_ttl(unsealed, mount, &grant);
     let mut policies: Vec<String> = grant
         .policies
@@ -76,26 +75,23 @@ async fn issue(
     } else {
         format!("{mount_name}-{}", grant.display_name)
     };
-    let entry = TokenEntry {
-        id_hash: unsealed.tokens.hash(&token),
+    let base = TokenEntry::new(
+        unsealed.tokens.hash(&token),
         accessor,
-        parent: String::new(),
         policies,
-        path: path.trim_end_matches('/').to_string(),
+        path.trim_end_matches('/'),
+    );
+    let entry = TokenEntry {
         meta: (!grant.metadata.is_empty()).then_some(grant.metadata),
         display_name,
         num_uses: grant.num_uses,
-        creation_time: now,
-        issue_time: crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
         creation_ttl: ttl,
-        expire_time: now + ttl,
+        expire_time: base.creation_time + ttl,
         explicit_max_ttl: grant.explicit_max_ttl,
         period: grant.period,
         renewable: true,
         orphan: true,
-        role: String::new(),
-        entity_id: String::new(),
-        token_type: "service".into(),
+        ..base
     };
     let entry = unsealed.tokens.create(entry).await?;
     Ok((token, entry))
