@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the per-request hot paths, so regressions show in numbers:
 //! the barrier's AES-256-GCM seal/open per value size, the ACL matcher with the
-//! benchmark harness's 20-policy × 10-rule token, and a cached token lookup.
+//! benchmark harness's 20-policy × 10-rule token, a cached token lookup, and what
+//! metrics add to each request.
 //!
 //! ```text
 //! cargo bench -p cofre-server --bench hot_paths
@@ -122,4 +123,20 @@ fn token_lookup_cached(bencher: Bencher) {
         (store, token.to_string())
     });
     bencher.bench(|| runtime.block_on(store.lookup(black_box(&token), 1)).is_ok());
+}
+
+/// What every request adds for metrics: one status counter, one histogram bucket, the sum.
+#[divan::bench]
+fn metrics_record_request(bencher: Bencher) {
+    let metrics = cofre_server::metrics::Metrics::default();
+    let stats = metrics
+        .set_mounts(&[("secret/".into(), "kv_12345678".into())])
+        .remove(0);
+    bencher.bench(|| {
+        stats.record(
+            black_box(Some("read")),
+            black_box(200),
+            black_box(std::time::Duration::from_micros(180)),
+        )
+    });
 }

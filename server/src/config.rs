@@ -73,6 +73,8 @@ pub struct Config {
     pub unsafe_allow_api_audit_creation: bool,
     /// `audit "type" "path" { ... }` blocks: audit devices declared in the file.
     pub audit_devices: Vec<AuditDevice>,
+    /// The `telemetry` block.
+    pub telemetry: Telemetry,
     /// The request body limit: the first listener's `max_request_size`, or 32 MiB.
     pub max_request_size: u64,
     /// One line per ignored key, with where it is, for the server to log at startup.
@@ -127,7 +129,7 @@ pub enum Storage {
     Postgresql {
         /// The connection URL; it usually holds a password, so `Debug` hides it.
         connection_url: String,
-        /// `table`, default "vault_kv_store" (Vault's); an SQL identifier, optionally `schema.table`.
+        /// `table`, default "cofre_store"; an SQL identifier, optionally `schema.table`.
         table: String,
         /// `max_parallel`: connection pool size, default 128.
         max_parallel: u32,
@@ -236,6 +238,14 @@ impl fmt::Debug for KeySource {
     }
 }
 
+/// The `telemetry` block. Vault's `prometheus_retention_time` and `disable_hostname` are
+/// accepted and have no effect (`sys/metrics` always serves Prometheus text).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Telemetry {
+    /// `unauthenticated_metrics_access`: `sys/metrics` is served without a token.
+    pub unauthenticated_metrics_access: bool,
+}
+
 /// An `audit "type" "path" { ... }` block. Only parsed here: the audit module checks options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditDevice {
@@ -281,6 +291,7 @@ impl Config {
             seal: None,
             unsafe_allow_api_audit_creation: false,
             audit_devices: Vec::new(),
+            telemetry: Telemetry::default(),
             max_request_size: DEFAULT_MAX_REQUEST_SIZE,
             warnings: Vec::new(),
         }
@@ -333,6 +344,7 @@ fn build(section: &source::Section) -> Result<(Config, Vec<Warning>), ConfigErro
             .bool("unsafe_allow_api_audit_creation")?
             .unwrap_or(false),
         audit_devices: blocks::audit_devices(&mut fields, &mut warnings)?,
+        telemetry: blocks::telemetry(&mut fields, &mut warnings)?,
         warnings: Vec::new(),
     };
     fields.finish(&mut warnings);

@@ -10,7 +10,7 @@ mod rfc3339;
 
 use std::time::Duration;
 
-pub use rfc3339::{parse_rfc3339, rfc3339_nanos, ZERO_TIME};
+pub use rfc3339::{parse_rfc3339, rfc3339_nanos, rfc3339_unix, ZERO_TIME};
 
 /// Go's `time.Duration` is an `i64` of nanoseconds; longer durations are rejected like Go does.
 const MAX_NANOS: u128 = i64::MAX as u128;

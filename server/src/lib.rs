@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod barrier;
+pub mod cidr;
 pub mod config;
 pub mod core;
 pub mod crypto;
@@ -12,6 +13,8 @@ pub mod duration;
 pub mod engines;
 pub(crate) mod hcl1;
 pub mod http;
+pub mod leases;
+pub mod metrics;
 pub mod policy;
 mod server;
 pub mod shamir;

@@ -1,5 +1,6 @@
 //! Starting and stopping a server: storage from the config, dev-mode initialisation,
-//! listeners, audit devices from the config, logging, and shutdown on SIGINT/SIGTERM.
+//! auto-unseal with a static seal, listeners, audit devices from the config, logging,
+//! TLS certificate reload on SIGHUP, and shutdown on SIGINT/SIGTERM.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ pub enum StartError {
     Tls(String),
     #[error("dev-mode initialisation failed: {0}")]
     DevInit(String),
+    #[error("seal \"static\": {0}")]
+    Seal(String),
     #[error("{0}")]
     Unsupported(String),
 }
@@ -103,22 +106,45 @@ pub async fn run(
     if listeners.is_empty() {
         return Err(StartError::Unsupported("no listener to serve on".into()));
     }
+    // First: SIGHUP's default action ends the process, so it is caught before anything
+    // else (it reloads certificates; audit devices also reopen their files while unsealed).
+    let hangups = hangup_signals();
     check_audit_devices(&config)?;
-    let backend = open_storage(&config.storage)?;
+    let static_seal = match &config.seal {
+        Some(crate::config::Seal::Static(seal)) => Some(Arc::new(
+            crate::core::static_seal::StaticKeys::resolve(seal).map_err(StartError::Seal)?,
+        )),
+        None => None,
+    };
+    let first_address = listeners[0]
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let api_addr = config
+        .api_addr
+        .clone()
+        .unwrap_or_else(|| format!("http://{first_address}"));
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let backend: Arc<dyn Backend> = Arc::new(crate::storage::timed::Timed::new(
+        open_storage(&config.storage, &api_addr).await?,
+        metrics.clone(),
+    ));
     let settings = CoreSettings {
         default_lease_ttl: config.default_lease_ttl,
         max_lease_ttl: config.max_lease_ttl,
         dev: dev.is_some(),
         audit_devices: config.audit_devices.clone(),
         unsafe_allow_api_audit_creation: config.unsafe_allow_api_audit_creation,
+        metrics,
+        unauthenticated_metrics_access: config.telemetry.unauthenticated_metrics_access,
+        static_seal,
     };
     let core = Arc::new(Core::new(backend, settings));
-    let first_address = listeners[0]
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
     if let Some(dev) = &dev {
         dev_initialize(&core, dev, &first_address).await?;
+    }
+    if let Err(e) = core.auto_unseal().await {
+        tracing::error!(error = %e, "the static seal could not unseal the vault; it stays sealed");
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -126,12 +152,17 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
     let mut servers = tokio::task::JoinSet::new();
+    let mut reloadable = Vec::new();
     for (index, listener) in listeners.into_iter().enumerate() {
         let settings = config.listeners.get(index);
         let tls = match settings.and_then(|l| l.tls.as_ref()) {
-            Some(tls) => Some(
-                crate::http::tls::server_config(tls).map_err(|e| StartError::Tls(e.to_string()))?,
-            ),
+            Some(tls) => {
+                let rustls = crate::http::tls::server_config(tls)
+                    .map_err(|e| StartError::Tls(e.to_string()))?;
+                let live = axum_server::tls_rustls::RustlsConfig::from_config(rustls);
+                reloadable.push((tls.clone(), live.clone()));
+                Some(live)
+            }
             None => None,
         };
         let max_request_size = settings
@@ -151,12 +182,14 @@ pub async fn run(
             let _ = stop.wait_for(|stopped| *stopped).await;
         }));
     }
+    let reloader = tokio::spawn(reload_on_hangup(hangups, reloadable, stop_rx.clone()));
     let mut result = Ok(());
     while let Some(done) = servers.join_next().await {
         if let Ok(Err(e)) = done {
             result = Err(StartError::Serve(e));
         }
     }
+    let _ = reloader.await;
     core.seal().await;
     tracing::info!("cofre server stopped");
     result
@@ -173,14 +206,29 @@ fn check_audit_devices(config: &Config) -> Result<(), StartError> {
     Ok(())
 }
 
-fn open_storage(storage: &Storage) -> Result<Arc<dyn Backend>, StartError> {
+async fn open_storage(storage: &Storage, api_addr: &str) -> Result<Arc<dyn Backend>, StartError> {
     match storage {
         Storage::Inmem => Ok(Arc::new(crate::storage::inmem::Inmem::new())),
         Storage::Sled { path } => Ok(Arc::new(crate::storage::sled::Sled::open(path)?)),
-        Storage::Postgresql { .. } => Err(StartError::Unsupported(
-            "storage \"postgresql\" is not available in this version; use \"sled\" or \"inmem\""
-                .into(),
-        )),
+        Storage::Postgresql {
+            connection_url,
+            table,
+            max_parallel,
+            ha_enabled,
+        } => {
+            let ha = ha_enabled.then(|| crate::storage::postgres::HaOptions {
+                node_id: crate::crypto::uuid_v4(),
+                api_addr: api_addr.to_string(),
+                notify_prefixes: crate::core::SHARED_CACHE_PREFIXES
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect(),
+            });
+            let backend =
+                crate::storage::postgres::Postgres::open(connection_url, table, *max_parallel, ha)
+                    .await?;
+            Ok(Arc::new(backend))
+        }
     }
 }
 
@@ -237,9 +285,68 @@ fn init_logging(config: &Config) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match config.log_format {
-        LogFormat::Json => builder.json().try_init(),
+        // Fields at the top level, so `request_id` is one key away for log pipelines.
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Standard => builder.try_init(),
     };
+}
+
+/// SIGHUP as a stream, or `None` where there is no SIGHUP (or it cannot be caught).
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = Option<()>;
+
+fn hangup_signals() -> Hangups {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(hangups) => Some(hangups),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; certificates will not reload");
+                None
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Until `stop`, reloads every TLS listener's certificate and key from their files at
+/// each SIGHUP: new connections get the new certificate, open ones keep theirs. A file
+/// that does not load leaves the listener's current certificate in place.
+async fn reload_on_hangup(
+    hangups: Hangups,
+    listeners: Vec<(crate::config::Tls, axum_server::tls_rustls::RustlsConfig)>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    #[cfg(unix)]
+    {
+        let Some(mut hangups) = hangups else { return };
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|stopped| *stopped) => return,
+                got = hangups.recv() => if got.is_none() { return },
+            }
+            tracing::info!("SIGHUP received: reloading TLS certificates");
+            for (tls, live) in &listeners {
+                match crate::http::tls::server_config(tls) {
+                    Ok(config) => {
+                        live.reload_from_config(config);
+                        tracing::info!(cert_file = %tls.cert_file.display(), "TLS certificate reloaded");
+                    }
+                    Err(e) => tracing::error!(error = %e,
+                        "TLS certificate not reloaded; the listener keeps its current one"),
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (hangups, listeners);
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -11,6 +11,19 @@ pub fn line_hash(line: &[u8]) -> String {
     crate::crypto::hex(ring::digest::digest(&ring::digest::SHA256, line).as_ref())
 }
 
+/// Completes `head` (the prefix and the JSON object without its closing brace) with
+/// `prev_hash`: the line to write (ending in a newline) and its own chain hash. Every
+/// device type chains its lines through this one function.
+pub fn complete(head: String, prev_hash: Option<&str>) -> (String, String) {
+    let mut line = head;
+    line.push_str(",\"prev_hash\":\"");
+    line.push_str(prev_hash.unwrap_or(""));
+    line.push_str("\"}");
+    let hash = line_hash(line.as_bytes());
+    line.push('\n');
+    (line, hash)
+}
+
 /// The hash of the last line of the file at `path`; `None` when the file does not exist
 /// or holds no line, so a new file continues the chain of the one it replaces.
 pub fn last_line_hash(path: &Path) -> std::io::Result<Option<String>> {

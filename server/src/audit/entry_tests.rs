@@ -3,14 +3,14 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::audit::options::{Target, DEFAULT_TIMEOUT};
+use crate::audit::options::{Output, Target, DEFAULT_TIMEOUT};
 use crate::core::{AuthInfo, LeaseInfo, Operation};
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 
 fn settings() -> Settings {
     Settings {
-        target: Target::Stdout,
+        output: Output::File(Target::Stdout),
         mode: None,
         prefix: String::new(),
         log_raw: false,

@@ -93,12 +93,7 @@ impl State {
                 self.open(path, mode)?;
             }
         }
-        let mut line = head;
-        line.push_str(",\"prev_hash\":\"");
-        line.push_str(self.last_hash.as_deref().unwrap_or(""));
-        line.push_str("\"}");
-        let hash = chain::line_hash(line.as_bytes());
-        line.push('\n');
+        let (line, hash) = chain::complete(head, self.last_hash.as_deref());
         let written = match (target, self.file.as_mut()) {
             (Target::Stdout, _) => {
                 let mut out = std::io::stdout().lock();

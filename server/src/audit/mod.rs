@@ -11,8 +11,10 @@ pub mod chain;
 pub mod entry;
 mod file;
 pub mod options;
+mod sink;
+mod socket;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::watch;
@@ -21,9 +23,10 @@ use zeroize::Zeroizing;
 
 use crate::barrier::{Barrier, BarrierError};
 use crate::core::RequestError;
+use crate::metrics::Metrics;
 pub use entry::{Entry, Record};
-use file::FileSink;
 pub use options::{DeviceSpec, Settings};
+use sink::Sink;
 
 const TABLE_PATH: &str = "core/audit";
 const KEY_PREFIX: &str = "core/audit-key/";
@@ -78,12 +81,15 @@ struct Device {
     spec: DeviceSpec,
     settings: Settings,
     key: Zeroizing<Vec<u8>>,
-    sink: FileSink,
+    sink: Sink,
+    /// This device's `cofre_audit_log_failures_total`.
+    failures: Arc<AtomicU64>,
 }
 
 /// The enabled devices of an unsealed vault.
 pub struct AuditBroker {
     barrier: Arc<Barrier>,
+    metrics: Arc<Metrics>,
     devices: RwLock<Arc<Vec<Arc<Device>>>>,
     /// Whether any device is enabled: the only audit cost of a request when none is.
     enabled: AtomicBool,
@@ -95,11 +101,12 @@ pub struct AuditBroker {
 
 impl AuditBroker {
     /// Enables the devices declared in the config and those stored by earlier API calls. A
-    /// device whose file cannot be opened stays enabled (so requests fail closed) and is
-    /// retried at every write.
+    /// device whose file cannot be opened (or whose peer cannot be reached) stays enabled, so
+    /// requests fail closed, and is retried at every write.
     pub async fn open(
         barrier: Arc<Barrier>,
         declared: &[crate::config::AuditDevice],
+        metrics: Arc<Metrics>,
     ) -> Result<Self, AuditError> {
         let mut specs: Vec<DeviceSpec> = declared.iter().map(DeviceSpec::from_config).collect();
         for stored in load_table(&barrier).await? {
@@ -112,16 +119,18 @@ impl AuditBroker {
         }
         let mut devices = Vec::new();
         for spec in specs {
-            let device = Device::new(&barrier, spec).await?;
-            if let Err(e) = device.sink.open().await {
+            let device = Device::new(&barrier, spec, &metrics).await?;
+            if let Err(e) = device.sink.open(device.settings.timeout).await {
                 tracing::error!(path = %device.spec.path, error = %e,
-                    "audit device cannot open its file; requests fail until it can");
+                    "audit device cannot open its file or connect; it retries at every \
+                    write and requests fail while no device can record");
             }
             devices.push(Arc::new(device));
         }
         let (stop, _) = watch::channel(false);
         Ok(AuditBroker {
             barrier,
+            metrics,
             enabled: AtomicBool::new(!devices.is_empty()),
             devices: RwLock::new(Arc::new(devices)),
             changes: tokio::sync::Mutex::new(()),
@@ -152,20 +161,28 @@ impl AuditBroker {
         self.snapshot().iter().map(|d| d.spec.clone()).collect()
     }
 
-    /// Writes `entry` to every device. Succeeds when at least one device recorded it (or
-    /// none is enabled); a failing device is logged and skipped.
+    /// Writes `entry` to every device, all at once: a slow device costs the request its own
+    /// timeout, not the sum of every device's. Succeeds when at least one device recorded
+    /// it (or none is enabled); a failing device is logged, counted and skipped.
     pub async fn log(&self, entry: &Entry<'_>) -> Result<(), AuditError> {
         let devices = self.snapshot();
         if devices.is_empty() {
             return Ok(());
         }
-        let mut recorded = 0;
-        for device in devices.iter() {
+        let writes = devices.iter().map(|device| {
             let head = entry::render(entry, &device.settings, &device.key);
-            match device.sink.append(head, device.settings.timeout).await {
+            device.sink.append(head, device.settings.timeout)
+        });
+        let results = futures_util::future::join_all(writes).await;
+        let mut recorded = 0;
+        for (device, result) in devices.iter().zip(results) {
+            match result {
                 Ok(()) => recorded += 1,
-                Err(e) => tracing::warn!(device = %device.spec.path, error = %e,
-                    "audit device failed to record an entry"),
+                Err(e) => {
+                    device.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(device = %device.spec.path, error = %e,
+                        "audit device failed to record an entry")
+                }
             }
         }
         if recorded == 0 {
@@ -184,8 +201,8 @@ impl AuditBroker {
         if self.snapshot().iter().any(|d| d.spec.path == spec.path) {
             return Err(AuditError::PathInUse(spec.path));
         }
-        let device = Device::new(&self.barrier, spec).await?;
-        if let Err(source) = device.sink.open().await {
+        let device = Device::new(&self.barrier, spec, &self.metrics).await?;
+        if let Err(source) = device.sink.open(device.settings.timeout).await {
             self.barrier.delete(&key_path(&device.spec.path)).await?;
             return Err(AuditError::Unwritable {
                 path: device.spec.path,
@@ -285,12 +302,17 @@ impl AuditBroker {
 }
 
 impl Device {
-    async fn new(barrier: &Barrier, spec: DeviceSpec) -> Result<Self, AuditError> {
+    async fn new(
+        barrier: &Barrier,
+        spec: DeviceSpec,
+        metrics: &Metrics,
+    ) -> Result<Self, AuditError> {
         let settings = Settings::parse(&spec)
             .map_err(|e| AuditError::Invalid(format!("audit device {:?}: {e}", spec.path)))?;
         let key = device_key(barrier, &spec.path).await?;
-        let sink = FileSink::new(settings.target.clone(), settings.mode);
+        let sink = Sink::new(&settings);
         Ok(Device {
+            failures: metrics.audit_device_failures(&spec.path),
             spec,
             settings,
             key,

@@ -7,23 +7,29 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::barrier::{Barrier, StorageView};
+use crate::barrier::StorageView;
 use crate::core::mounts::MountEntry;
 use crate::core::{LoginGrant, Operation, RequestError};
 use crate::engines::kv::testutil::{request, TestMount};
 use crate::engines::MountContext;
-use crate::storage::inmem::Inmem;
-use crate::storage::Backend;
 
 /// An auth mount of `kind` at `auth/<kind>/`, as the root token sees it.
 pub(crate) async fn auth_mount(kind: &str) -> TestMount {
-    let entry = MountEntry::new(&format!("{kind}/"), kind, "", true);
+    auth_mount_with_options(kind, &[]).await
+}
+
+/// An auth mount of `kind` enabled with these mount options.
+pub(crate) async fn auth_mount_with_options(kind: &str, options: &[(&str, &str)]) -> TestMount {
+    let mut entry = MountEntry::new(&format!("{kind}/"), kind, "", true);
+    if !options.is_empty() {
+        let map = options.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        entry.options = Some(map.collect());
+    }
     let engine = crate::auth::create(&entry).expect("test auth mounts are valid");
-    let backend: Arc<dyn Backend> = Arc::new(Inmem::new());
-    let barrier = Barrier::initialize(backend, &[7u8; 32], "now".into())
-        .await
-        .expect("a fresh in-memory barrier initialises");
-    let storage = StorageView::new(Arc::new(barrier), entry.storage_prefix());
+    let storage = StorageView::new(
+        crate::barrier::in_memory_for_tests().await,
+        entry.storage_prefix(),
+    );
     TestMount {
         engine,
         ctx: MountContext {

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::cidr::{self, Cidr};
+use crate::cidr::{self, Cidr};
 use crate::core::{fields, LoginGrant, RequestError};
 
 /// The stored token fields of a user or role.
@@ -25,11 +25,30 @@ pub struct TokenFields {
     pub num_uses: u64,
     pub no_default_policy: bool,
     pub bound_cidrs: Vec<Cidr>,
-    /// `default`, `service` or `default-service` (batch tokens are not issued yet).
+    /// `default`, `service`, `batch`, `default-service` or `default-batch`.
     pub token_type: String,
     /// Legacy field names the values were written with; a read shows them too, as Vault.
     pub legacy_names: Vec<String>,
 }
+
+/// Every parameter [`TokenFields`] reads, current and legacy names: the known-field list
+/// a method's role endpoint adds to its own (see [`super::fields::reject_unknown_fields`]).
+pub const TOKEN_FIELD_NAMES: &[&str] = &[
+    "token_policies",
+    "token_ttl",
+    "token_max_ttl",
+    "token_period",
+    "token_num_uses",
+    "token_explicit_max_ttl",
+    "token_no_default_policy",
+    "token_bound_cidrs",
+    "token_type",
+    "policies",
+    "ttl",
+    "max_ttl",
+    "period",
+    "bound_cidrs",
+];
 
 /// Legacy name → current name.
 const LEGACY: &[(&str, &str)] = &[
@@ -109,6 +128,18 @@ impl TokenFields {
                 "'token_ttl' cannot be greater than 'token_max_ttl'",
             ));
         }
+        if self.token_type == "batch" {
+            if self.period != 0 {
+                return Err(RequestError::invalid(
+                    "'token_type' cannot be 'batch' when 'token_period' is set",
+                ));
+            }
+            if self.num_uses != 0 {
+                return Err(RequestError::invalid(
+                    "'token_type' cannot be 'batch' when 'token_num_uses' is set",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -155,6 +186,8 @@ impl TokenFields {
             period: self.period,
             explicit_max_ttl: self.explicit_max_ttl,
             num_uses: self.num_uses,
+            bound_cidrs: self.bound_cidrs.clone(),
+            token_type: self.token_type.clone(),
         }
     }
 }
@@ -214,10 +247,7 @@ pub fn sanitize_policies(list: &[String]) -> Vec<String> {
 fn parse_token_type(kind: &str) -> Result<String, RequestError> {
     match kind {
         "" => Ok("default".into()),
-        "default" | "service" | "default-service" => Ok(kind.into()),
-        "batch" | "default-batch" => Err(RequestError::invalid(format!(
-            "token_type {kind:?} is not supported: this server issues service tokens only"
-        ))),
+        "default" | "service" | "default-service" | "batch" | "default-batch" => Ok(kind.into()),
         other => Err(RequestError::invalid(format!(
             "invalid 'token_type' value {other:?}"
         ))),
@@ -259,6 +289,8 @@ mod tests {
             (grant.ttl, grant.num_uses, grant.no_default_policy),
             (3600, 3, true)
         );
+        assert_eq!(grant.bound_cidrs, fields.bound_cidrs);
+        assert_eq!(grant.token_type, "service");
         assert!(fields.allows_address("10.1.1.1".parse().ok()));
         assert!(!fields.allows_address("192.168.1.1".parse().ok()));
     }
@@ -290,7 +322,14 @@ mod tests {
                 "cannot be greater",
             ),
             (json!({"token_type": "weird"}), "invalid 'token_type'"),
-            (json!({"token_type": "batch"}), "not supported"),
+            (
+                json!({"token_type": "batch", "token_period": "1h"}),
+                "cannot be 'batch'",
+            ),
+            (
+                json!({"token_type": "batch", "token_num_uses": 2}),
+                "cannot be 'batch'",
+            ),
             (json!({"token_type": 1}), "token_type"),
             (json!({"token_ttl": "soon"}), "token_ttl"),
             (json!({"token_num_uses": -1}), "token_num_uses"),

@@ -99,21 +99,17 @@ impl Barrier {
             return Err(BarrierError::MalformedKeyring);
         }
         root_key.copy_from_slice(&root);
-        let sealed_ring = backend
-            .get(KEYRING_PATH)
-            .await?
-            .ok_or(BarrierError::NotInitialized)?;
-        let ring_bytes = Zeroizing::new(
-            SealingKey::new(&root_key)
-                .open(KEYRING_PATH, &sealed_ring)
-                .map_err(|source| BarrierError::Decrypt {
-                    path: KEYRING_PATH.into(),
-                    source,
-                })?,
-        );
-        let keyring =
-            Keyring::from_bytes(&ring_bytes).map_err(|_| BarrierError::MalformedKeyring)?;
+        let keyring = read_keyring(backend.as_ref(), &root_key).await?;
         Ok(Self::assemble(backend, root_key, keyring))
+    }
+
+    /// Seals the root key under a new unseal key (static seal key rotation); the old key
+    /// no longer opens the vault afterwards.
+    pub async fn reseal_root_key(&self, unseal_key: &[u8; 32]) -> Result<(), BarrierError> {
+        let sealed_root =
+            SealingKey::new(unseal_key).seal(0, ROOT_KEY_PATH, self.root_key.as_ref());
+        self.backend.put(ROOT_KEY_PATH, sealed_root).await?;
+        Ok(())
     }
 
     fn assemble(
@@ -133,6 +129,18 @@ impl Barrier {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Re-reads the keyring (another node rotated it).
+    pub async fn reload_keyring(&self) -> Result<(), BarrierError> {
+        let keyring = read_keyring(self.backend.as_ref(), &self.root_key).await?;
+        *self.keyring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keyring);
+        Ok(())
+    }
+
+    /// The storage backend under the barrier (for HA state: leadership, changes).
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
     }
 
     /// Adds a new key term, persists the keyring, and seals new writes with it.
@@ -215,11 +223,42 @@ impl Barrier {
                     let blob = self.seal_value(&path, &plaintext);
                     TxnOp::Put(path, blob)
                 }
+                TxnOp::Create(path, plaintext) => {
+                    let blob = self.seal_value(&path, &plaintext);
+                    TxnOp::Create(path, blob)
+                }
                 delete => delete,
             })
             .collect();
         Ok(self.backend.transaction(sealed).await?)
     }
+}
+
+/// The stored keyring, opened with the root key.
+async fn read_keyring(backend: &dyn Backend, root_key: &[u8; 32]) -> Result<Keyring, BarrierError> {
+    let sealed = backend
+        .get(KEYRING_PATH)
+        .await?
+        .ok_or(BarrierError::NotInitialized)?;
+    let bytes = Zeroizing::new(
+        SealingKey::new(root_key)
+            .open(KEYRING_PATH, &sealed)
+            .map_err(|source| BarrierError::Decrypt {
+                path: KEYRING_PATH.into(),
+                source,
+            })?,
+    );
+    Keyring::from_bytes(&bytes).map_err(|_| BarrierError::MalformedKeyring)
+}
+
+/// A fresh, unsealed barrier over in-memory storage, for unit tests of the layers above.
+#[cfg(test)]
+pub(crate) async fn in_memory_for_tests() -> Arc<Barrier> {
+    let backend: Arc<dyn crate::storage::Backend> = Arc::new(crate::storage::inmem::Inmem::new());
+    let barrier = Barrier::initialize(backend, &[7u8; 32], "now".into())
+        .await
+        .expect("a fresh in-memory barrier initialises");
+    Arc::new(barrier)
 }
 
 #[cfg(test)]

@@ -100,6 +100,7 @@ impl StorageView {
             .into_iter()
             .map(|op| match op {
                 TxnOp::Put(k, v) => TxnOp::Put(self.key(&k), v),
+                TxnOp::Create(k, v) => TxnOp::Create(self.key(&k), v),
                 TxnOp::Delete(k) => TxnOp::Delete(self.key(&k)),
             })
             .collect();

@@ -1,15 +1,16 @@
-//! The config's blocks: `listener`, `storage` (or `backend`), `seal` and `audit`.
+//! The config's blocks: `listener`, `storage` (or `backend`), `seal`, `audit` and
+//! `telemetry`.
 
 use std::path::PathBuf;
 
 use super::fields::Fields;
 use super::source::{Content, Item, Section};
 use super::{
-    AuditDevice, ConfigError, KeySource, Listener, Problem, Seal, StaticSeal, Storage, Tls,
-    TlsVersion, Warning, DEFAULT_ADDRESS,
+    AuditDevice, ConfigError, KeySource, Listener, Problem, Seal, StaticSeal, Storage, Telemetry,
+    Tls, TlsVersion, Warning, DEFAULT_ADDRESS,
 };
 
-const DEFAULT_POSTGRESQL_TABLE: &str = "vault_kv_store";
+const DEFAULT_POSTGRESQL_TABLE: &str = "cofre_store";
 const DEFAULT_POSTGRESQL_MAX_PARALLEL: u32 = 128;
 
 /// Every `listener` block; at least one is required.
@@ -51,6 +52,25 @@ pub(super) fn seal(
         [item] => seal_block(item, warnings).map(Some),
         [_, second, ..] => Err(fields.error(second.line, Problem::DuplicateSeal)),
     }
+}
+
+/// The optional `telemetry` block (the last one wins, as in Vault).
+pub(super) fn telemetry(
+    fields: &mut Fields,
+    warnings: &mut Vec<Warning>,
+) -> Result<Telemetry, ConfigError> {
+    let mut telemetry = Telemetry::default();
+    for item in fields.blocks("telemetry")? {
+        let mut fields = Fields::new("telemetry", body(item));
+        telemetry.unauthenticated_metrics_access = fields
+            .bool("unauthenticated_metrics_access")?
+            .unwrap_or(false);
+        // Accepted for Vault configs; Cofre always serves Prometheus text.
+        let _ = fields.duration("prometheus_retention_time")?;
+        let _ = fields.bool("disable_hostname")?;
+        fields.finish(warnings);
+    }
+    Ok(telemetry)
 }
 
 /// Every `audit` block; no two may share a path.

@@ -207,7 +207,7 @@ fn storage_postgresql_with_defaults_and_vault_string_values() {
     ));
     let expected = Storage::Postgresql {
         connection_url: "postgres://u:pw@db/cofre".to_owned(),
-        table: "vault_kv_store".to_owned(),
+        table: "cofre_store".to_owned(),
         max_parallel: 128,
         ha_enabled: false,
     };
@@ -255,15 +255,15 @@ fn unknown_keys_are_ignored_with_located_warnings() {
     let config = parse(concat!(
         "listener \"tcp\" {\n  tls_disable = 1\n  proxy_protocol_behavior = \"x\"\n}\n",
         "storage \"inmem\" {}\n",
-        "telemetry {\n  prometheus_retention_time = \"30s\"\n}\n",
+        "telemetry {\n  prometheus_retention_time = \"30s\"\n  statsd_address = \"x\"\n}\n",
         "cluster_name = \"prod\"\n",
     ));
     assert_eq!(
         config.warnings,
         [
             "config line 3: listener \"tcp\": \"proxy_protocol_behavior\" is unknown or unsupported and was ignored",
-            "config line 6: \"telemetry\" is unknown or unsupported and was ignored",
-            "config line 9: \"cluster_name\" is unknown or unsupported and was ignored",
+            "config line 8: telemetry: \"statsd_address\" is unknown or unsupported and was ignored",
+            "config line 10: \"cluster_name\" is unknown or unsupported and was ignored",
         ]
     );
 }
@@ -348,4 +348,15 @@ fn load_config_reads_a_file_and_names_it() {
         .unwrap_err();
     assert!(matches!(missing, ConfigError::Read { .. }), "{missing}");
     std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn telemetry_allows_unauthenticated_metrics() {
+    let config = parse(&with_listener_and_storage(
+        "telemetry {\n  unauthenticated_metrics_access = true\n  disable_hostname = true\n}\n",
+    ));
+    assert!(config.telemetry.unauthenticated_metrics_access);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let default = parse(&with_listener_and_storage(""));
+    assert!(!default.telemetry.unauthenticated_metrics_access);
 }

@@ -37,6 +37,10 @@ pub enum RequestError {
     /// 429: a quota or rate limit.
     #[error("{0}")]
     TooManyRequests(String),
+    /// 429 from a resource quota, with the whole seconds until a request would pass
+    /// (sent as `Retry-After`).
+    #[error("{message}")]
+    QuotaExceeded { message: String, retry_after: u64 },
     /// 503: sealed or not initialised.
     #[error("{0}")]
     Unavailable(String),
@@ -65,14 +69,34 @@ impl RequestError {
 
 impl From<BarrierError> for RequestError {
     fn from(err: BarrierError) -> Self {
-        tracing::error!(error = %err, "barrier failure");
-        RequestError::Internal("internal error: storage or decryption failure".into())
+        match err {
+            BarrierError::Storage(storage) => storage.into(),
+            other => {
+                tracing::error!(error = %other, "barrier failure");
+                RequestError::Internal("internal error: storage or decryption failure".into())
+            }
+        }
     }
 }
 
 impl From<StorageError> for RequestError {
     fn from(err: StorageError) -> Self {
-        tracing::error!(error = %err, "storage failure");
-        RequestError::Internal("internal error: storage failure".into())
+        match err {
+            // A shared store restarting: 503, so clients and load balancers retry.
+            StorageError::Unavailable { reason } => {
+                tracing::warn!(%reason, "storage unavailable");
+                RequestError::Unavailable(format!("storage unavailable: {reason}"))
+            }
+            StorageError::Conflict { key } => {
+                tracing::info!(%key, "concurrent write lost");
+                RequestError::Unavailable(
+                    "the value was changed concurrently by another request; retry".into(),
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                RequestError::Internal("internal error: storage failure".into())
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::seal::{SealConfig, SEAL_CONFIG_PATH};
+use super::static_seal::STATIC_SEAL_TYPE;
 use super::{Core, RequestError, Unsealed};
 use crate::barrier::{Barrier, BarrierError};
 use crate::shamir;
@@ -40,33 +41,65 @@ impl Core {
         stay_unsealed: bool,
     ) -> Result<InitResult, RequestError> {
         validate_shares(shares, threshold)?;
-        let _guard = self.progress.lock().await;
-        if self.is_initialized().await? {
-            return Err(RequestError::invalid("Vault is already initialized"));
-        }
         let unseal_key = crate::crypto::random_key::<32>();
-        let barrier = Barrier::initialize(
-            self.backend.clone(),
-            &unseal_key,
-            crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
-        )
-        .await?;
-        let unsealed = Unsealed::setup_new(Arc::new(barrier), self.settings.clone()).await?;
-        let root_token = unsealed.create_root_token(root_token_id).await?;
         let config = SealConfig {
             kind: "shamir".into(),
             secret_shares: shares,
             secret_threshold: threshold,
         };
-        let config_bytes =
-            serde_json::to_vec(&config).expect("the seal configuration always serialises");
-        self.backend.put(SEAL_CONFIG_PATH, config_bytes).await?;
+        let root_token = self
+            .create_vault(&unseal_key, config, root_token_id, stay_unsealed)
+            .await?;
         let shares = if shares == 1 {
             vec![Zeroizing::new(unseal_key.to_vec())]
         } else {
             shamir::split(unseal_key.as_ref(), shares, threshold)
                 .map_err(|e| RequestError::internal(format!("splitting the unseal key: {e}")))?
         };
+        Ok(InitResult { shares, root_token })
+    }
+
+    /// Initialises a new vault sealed by the static seal's current key and leaves it
+    /// unsealed, as auto-unseal does; returns the root token (there are no key shares).
+    pub async fn initialize_static(&self) -> Result<Zeroizing<String>, RequestError> {
+        let keys = self
+            .settings
+            .static_seal
+            .clone()
+            .ok_or_else(|| RequestError::invalid("this server has no seal \"static\" block"))?;
+        let config = SealConfig {
+            kind: STATIC_SEAL_TYPE.into(),
+            secret_shares: 0,
+            secret_threshold: 0,
+        };
+        self.create_vault(&keys.current.key, config, None, true)
+            .await
+    }
+
+    /// Creates the barrier under `unseal_key`, the default mounts and the root token, and
+    /// stores the seal configuration last (it marks the vault initialised).
+    async fn create_vault(
+        &self,
+        unseal_key: &[u8; 32],
+        config: SealConfig,
+        root_token_id: Option<&str>,
+        stay_unsealed: bool,
+    ) -> Result<Zeroizing<String>, RequestError> {
+        let _guard = self.progress.lock().await;
+        if self.is_initialized().await? {
+            return Err(RequestError::invalid("Vault is already initialized"));
+        }
+        let barrier = Barrier::initialize(
+            self.backend.clone(),
+            unseal_key,
+            crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
+        )
+        .await?;
+        let unsealed = Unsealed::setup_new(Arc::new(barrier), self.settings.clone()).await?;
+        let root_token = unsealed.create_root_token(root_token_id).await?;
+        let config_bytes =
+            serde_json::to_vec(&config).expect("the seal configuration always serialises");
+        self.backend.put(SEAL_CONFIG_PATH, config_bytes).await?;
         if stay_unsealed {
             let unsealed = Arc::new(unsealed);
             unsealed.start_background();
@@ -74,7 +107,7 @@ impl Core {
         } else {
             unsealed.shutdown().await;
         }
-        Ok(InitResult { shares, root_token })
+        Ok(root_token)
     }
 
     /// Submits one unseal key share; unseals once the threshold is reached.
@@ -86,6 +119,12 @@ impl Core {
         let mut progress = self.progress.lock().await;
         if !self.is_sealed() {
             return Ok(());
+        }
+        if config.kind == STATIC_SEAL_TYPE {
+            return Err(RequestError::invalid(
+                "this vault uses a static seal: it unseals itself at start with the key in \
+                 the server's seal \"static\" block; restart the server to unseal it",
+            ));
         }
         progress.add(share).map_err(RequestError::invalid)?;
         if progress.shares.len() < config.secret_threshold as usize {

@@ -1,6 +1,11 @@
 //! Logins: requests to an auth method's unauthenticated paths, and turning the method's
 //! [`LoginGrant`] into a token. Tokens from logins are orphans (they have no parent token)
-//! whose TTL follows the grant, then the mount's tuning, then the server's defaults.
+//! whose TTL follows the grant, then the mount's tuning, then the server's defaults. A
+//! grant with `bound_cidrs` is refused unless the login itself comes from inside them
+//! (the token would be useless otherwise), and the token carries them. The token's type
+//! follows [`is_batch`]; batch tokens are sealed, not stored.
+
+use std::net::IpAddr;
 
 use std::sync::Arc;
 
@@ -43,7 +48,8 @@ pub(super) async fn handle(
     };
     let mut response = engine.handle(&ctx, req).await?;
     if let Some(grant) = response.login.take() {
-        let (token, entry) = issue(unsealed, &route.entry, full_path, grant).await?;
+        let (token, entry) =
+            issue(unsealed, &route.entry, full_path, grant, req.remote_addr).await?;
         response.auth = Some(crate::auth::token::auth_info(&token, &entry));
     }
     Ok(response)
@@ -55,7 +61,19 @@ async fn issue(
     mount: &MountEntry,
     path: &str,
     grant: LoginGrant,
+    remote_addr: Option<IpAddr>,
 ) -> Result<(zeroize::Zeroizing<String>, Arc<TokenEntry>), RequestError> {
+    if !crate::cidr::allows(&grant.bound_cidrs, remote_addr) {
+        tracing::debug!(?remote_addr, %path, "login refused: address outside the role's token_bound_cidrs");
+        return Err(RequestError::PermissionDenied);
+    }
+    let mount_type = mount.config.token_type.as_deref().unwrap_or("");
+    let batch = is_batch(mount_type, &grant.token_type);
+    if batch && (grant.period != 0 || grant.num_uses != 0) {
+        return Err(RequestError::invalid(
+            "batch tokens cannot have a period or a uses limit: fix the role's token_type",
+        ));
+    }
     let (token, accessor) = TokenStore::generate_ids();
     let ttl = login_ttl(unsealed, mount, &grant);
     let mut policies: Vec<String> = grant
@@ -89,12 +107,35 @@ async fn issue(
         expire_time: base.creation_time + ttl,
         explicit_max_ttl: grant.explicit_max_ttl,
         period: grant.period,
-        renewable: true,
+        renewable: !batch,
         orphan: true,
+        bound_cidrs: grant.bound_cidrs,
         ..base
     };
+    if batch {
+        let entry = TokenEntry {
+            accessor: String::new(),
+            token_type: "batch".into(),
+            ..entry
+        };
+        return Ok(unsealed.tokens.seal_batch(entry));
+    }
     let entry = unsealed.tokens.create(entry).await?;
     Ok((token, entry))
+}
+
+/// Whether a login issues a batch token: a mount tuned to `service` or `batch` forces
+/// its type; else the role's `service`/`batch` (or `default-service`/`default-batch`)
+/// decides; else (`default`) the mount's `default-batch` gives batch, anything else
+/// service.
+fn is_batch(mount_type: &str, role_type: &str) -> bool {
+    match (mount_type, role_type) {
+        ("batch", _) => true,
+        ("service", _) => false,
+        (_, "batch" | "default-batch") => true,
+        (_, "service" | "default-service") => false,
+        (mount_default, _) => mount_default == "default-batch",
+    }
 }
 
 /// The grant's TTL (or period), else the mount's default, else the system's; never above
@@ -119,4 +160,31 @@ fn login_ttl(unsealed: &Unsealed, mount: &MountEntry, grant: &LoginGrant) -> u64
         ttl = ttl.min(grant.explicit_max_ttl);
     }
     ttl.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_batch;
+
+    #[test]
+    fn the_mount_forces_then_the_role_then_the_mount_default_decides() {
+        let cases = [
+            ("batch", "service", true),
+            ("service", "batch", false),
+            ("default-service", "batch", true),
+            ("default-batch", "service", false),
+            ("default-batch", "default", true),
+            ("default-batch", "", true),
+            ("default-service", "default", false),
+            ("", "default-batch", true),
+            ("", "", false),
+        ];
+        for (mount, role, batch) in cases {
+            assert_eq!(
+                is_batch(mount, role),
+                batch,
+                "mount {mount:?}, role {role:?}"
+            );
+        }
+    }
 }

@@ -4,7 +4,9 @@
 //! only while the core is unsealed; [`Core::unsealed`] is the only way to reach them, so
 //! "sealed means 503" and "no keys after seal" hold by construction.
 
+mod cluster;
 pub mod error;
+mod expiration;
 pub mod fields;
 mod lifecycle;
 mod login;
@@ -12,17 +14,25 @@ mod mount_ops;
 pub mod mounts;
 mod pipeline;
 pub mod policies;
+pub mod quotas;
 pub mod request;
 pub mod router;
 pub mod seal;
+mod snapshot;
+pub mod static_seal;
+#[cfg(test)]
+pub(crate) mod testutil;
 mod unsealed;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+pub use cluster::SHARED_CACHE_PREFIXES;
 pub use error::RequestError;
+pub use expiration::LeaseMetrics;
 pub use lifecycle::InitResult;
-pub use request::{AuthInfo, LeaseInfo, LoginGrant, Operation, Request, Response};
+pub use pipeline::RequestTrace;
+pub use request::{AuthInfo, LeaseInfo, LoginGrant, Operation, Request, Response, SecretLease};
 pub use unsealed::Unsealed;
 
 use crate::storage::Backend;
@@ -39,6 +49,12 @@ pub struct CoreSettings {
     pub audit_devices: Vec<crate::config::AuditDevice>,
     /// `unsafe_allow_api_audit_creation`: `sys/audit/<path>` may enable devices.
     pub unsafe_allow_api_audit_creation: bool,
+    /// The process's metrics registry (request, storage and audit counters).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// `telemetry { unauthenticated_metrics_access = true }`: `sys/metrics` needs no token.
+    pub unauthenticated_metrics_access: bool,
+    /// The keys of a `seal "static"` block: the vault unseals itself with them.
+    pub static_seal: Option<Arc<static_seal::StaticKeys>>,
 }
 
 impl Default for CoreSettings {
@@ -50,6 +66,9 @@ impl Default for CoreSettings {
             dev: false,
             audit_devices: Vec::new(),
             unsafe_allow_api_audit_creation: false,
+            metrics: Arc::default(),
+            unauthenticated_metrics_access: false,
+            static_seal: None,
         }
     }
 }
@@ -91,6 +110,11 @@ impl Core {
 
     pub fn storage_type(&self) -> &'static str {
         self.backend.kind()
+    }
+
+    /// The nodes sharing this node's store, `None` when it is not an HA store.
+    pub async fn ha_nodes(&self) -> Result<Option<Vec<crate::storage::HaNode>>, RequestError> {
+        Ok(self.backend.ha_nodes().await?)
     }
 
     fn set_state(&self, state: Option<Arc<Unsealed>>) -> Option<Arc<Unsealed>> {

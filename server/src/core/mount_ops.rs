@@ -69,6 +69,11 @@ impl Unsealed {
                 table[index].api_path()
             )));
         }
+        // As Vault: the mount's leases are revoked first; if that fails, nothing changes.
+        let prefix = table[index].api_path();
+        self.revoke_lease_prefix(&prefix, false)
+            .await
+            .map_err(|e| RequestError::invalid(format!("failed to revoke leases: {e}")))?;
         let removed = table.remove(index);
         self.save_table(auth, &table).await?;
         self.rebuild_routes().await?;
@@ -92,7 +97,7 @@ impl Unsealed {
             .ok_or_else(|| RequestError::invalid(format!("no mount at {path:?}")))?;
         change(entry)?;
         if !matches!(entry.kind.as_str(), "system" | "token") {
-            crate::engines::create(entry)?;
+            crate::auth::create(entry)?;
         }
         self.save_table(auth, &table).await?;
         self.rebuild_routes().await

@@ -1,15 +1,18 @@
-//! The request pipeline: unauthenticated system paths → unsealed check → token → route →
-//! create/update decision → ACL → audit request → handler → use counting → audit response.
+//! The request pipeline: unauthenticated system paths → unsealed check → route → rate-limit
+//! quota → token → create/update decision → ACL → audit request → lease-count quota →
+//! handler → use counting → audit response.
 //! Auditing fails closed: a request no enabled audit device recorded is refused (500) before
 //! anything changes, and a response no device recorded is replaced by a 500.
 
 use std::sync::Arc;
 
 use super::mounts::MountEntry;
+use super::quotas::Reservation;
 use super::router::{Handler, Route};
 use super::{now_unix, Core, Operation, Request, RequestError, Response, Unsealed};
 use crate::audit::{Entry, Record};
 use crate::engines::MountContext;
+use crate::metrics::MountStats;
 use crate::policy::Capability;
 use crate::tokens::TokenEntry;
 
@@ -22,22 +25,51 @@ const UNAUTHENTICATED: &[&str] = &[
     "sys/leader",
 ];
 
+/// What the pipeline learned about a request that the HTTP layer records after answering:
+/// the mount it was routed to (for metrics and the request log line).
+#[derive(Default)]
+pub struct RequestTrace {
+    /// The routed mount's counters; `None` before routing (or when no mount matched).
+    pub mount: Option<Arc<MountStats>>,
+}
+
 impl Core {
     /// Handles one API request end to end.
-    pub async fn handle(&self, mut req: Request) -> Result<Response, RequestError> {
+    pub async fn handle(&self, req: Request) -> Result<Response, RequestError> {
+        self.handle_traced(req, &mut RequestTrace::default()).await
+    }
+
+    /// [`Core::handle`], noting in `trace` which mount served the request.
+    pub async fn handle_traced(
+        &self,
+        mut req: Request,
+        trace: &mut RequestTrace,
+    ) -> Result<Response, RequestError> {
+        if self.settings.unauthenticated_metrics_access
+            && req.operation == Operation::Read
+            && req.path.trim_end_matches('/') == "sys/metrics"
+        {
+            return crate::sys::metrics(self, &req).await;
+        }
         if UNAUTHENTICATED.contains(&req.path.trim_end_matches('/')) {
+            if let Ok(unsealed) = self.unsealed() {
+                check_rate_limit(&unsealed, &req, false)?;
+            }
             return crate::sys::handle_unauthenticated(self, &req).await;
         }
         let unsealed = self.unsealed()?;
         let routed = unsealed.router.route(&req.path);
-        if let Some((route, relative)) = &routed {
-            if super::login::is_unauthenticated(route, relative) {
-                let full_path = std::mem::replace(&mut req.path, relative.clone());
-                let record =
-                    audit_request(&unsealed, &req, &full_path, &route.entry, None, None).await?;
-                let result = super::login::handle(&unsealed, route, &full_path, &req).await;
-                return audit_response(&unsealed, record, result).await;
-            }
+        trace.mount = routed.as_ref().map(|(route, _)| route.stats.clone());
+        let login = matches!(&routed, Some((route, relative))
+            if super::login::is_unauthenticated(route, relative));
+        // Before authentication, so a flood of bad tokens is limited too.
+        check_rate_limit(&unsealed, &req, login)?;
+        if let Some((route, relative)) = routed.as_ref().filter(|_| login) {
+            let full_path = std::mem::replace(&mut req.path, relative.clone());
+            let record =
+                audit_request(&unsealed, &req, &full_path, &route.entry, None, None).await?;
+            let result = super::login::handle(&unsealed, route, &full_path, &req).await;
+            return audit_response(&unsealed, record, result).await;
         }
         let token = self.authenticate(&unsealed, &req).await?;
         let Some((route, relative)) = routed else {
@@ -54,12 +86,7 @@ impl Core {
                 req.path
             )));
         };
-        let ctx = MountContext {
-            storage: unsealed.mount_storage(&route.entry),
-            mount: route.entry.clone(),
-            token: Some(token.clone()),
-            system_default_ttl: unsealed.settings.default_lease_ttl.as_secs(),
-        };
+        let ctx = unsealed.mount_context(&route, Some(token.clone()));
         let full_path = std::mem::take(&mut req.path);
         req.path = relative;
         if req.operation == Operation::Update {
@@ -79,8 +106,20 @@ impl Core {
         if let Err(e) = authorized {
             return audit_response(&unsealed, record, Err(e)).await;
         }
+        let reservation = match reserve_lease(&unsealed, &route, &full_path, &req).await {
+            Ok(reservation) => reservation,
+            Err(e) => return audit_response(&unsealed, record, Err(e)).await,
+        };
         let last_use = spend_use(&unsealed, &token).await?;
         let mut result = dispatch(self, &unsealed, &route, &ctx, &req).await;
+        if let Ok(resp) = &mut result {
+            if let Err(e) = register_lease(&unsealed, &route, &full_path, &req, &token, resp).await
+            {
+                result = Err(e);
+            }
+        }
+        // The lease, if any, is counted now.
+        drop(reservation);
         if last_use {
             if let Err(e) = unsealed.revoke_tree(&token.id_hash).await {
                 result = Err(e);
@@ -99,12 +138,55 @@ impl Core {
             .as_deref()
             .filter(|t| !t.is_empty())
             .ok_or(RequestError::PermissionDenied)?;
-        unsealed
+        let entry = unsealed
             .tokens
             .lookup(token, now_unix())
             .await?
-            .ok_or(RequestError::PermissionDenied)
+            .ok_or(RequestError::PermissionDenied)?;
+        if !entry.allows_address(req.remote_addr) {
+            // The accessor names the token in logs without revealing it.
+            tracing::debug!(
+                accessor = %entry.accessor,
+                remote_addr = ?req.remote_addr,
+                "token used from outside its bound_cidrs"
+            );
+            return Err(RequestError::PermissionDenied);
+        }
+        Ok(entry)
     }
+}
+
+/// Refuses a request over its rate-limit quota (one atomic load when there is none).
+/// Only logins match rules by `role`.
+fn check_rate_limit(unsealed: &Unsealed, req: &Request, login: bool) -> Result<(), RequestError> {
+    let role = login
+        .then(|| req.data.get("role").and_then(serde_json::Value::as_str))
+        .flatten();
+    unsealed
+        .quotas
+        .check_rate_limit(&req.path, role, req.remote_addr)
+}
+
+/// Holds a lease-count slot while a request that may create a lease runs (reads and writes
+/// on an engine's path, not `sys/` or `auth/token/`); 429 when the quota is reached.
+async fn reserve_lease(
+    unsealed: &Unsealed,
+    route: &Route,
+    full_path: &str,
+    req: &Request,
+) -> Result<Option<Reservation>, RequestError> {
+    let may_lease = matches!(route.handler, Handler::Engine(_))
+        && matches!(
+            req.operation,
+            Operation::Read | Operation::Create | Operation::Update
+        );
+    if !may_lease {
+        return Ok(None);
+    }
+    unsealed
+        .quotas
+        .reserve_lease(&unsealed.leases, full_path, None)
+        .await
 }
 
 /// Records the request when any audit device is enabled (else costs one atomic load);
@@ -205,7 +287,14 @@ fn needs_sudo(route: &Route, relative: &str, op: Operation) -> bool {
     let relative = relative.trim_end_matches('/');
     match route.handler {
         Handler::System => {
-            const EXACT: &[&str] = &["rotate", "seal", "step-down", "audit", "key-status"];
+            const EXACT: &[&str] = &[
+                "rotate",
+                "seal",
+                "step-down",
+                "audit",
+                "key-status",
+                "storage/snapshot",
+            ];
             const PREFIX: &[&str] = &[
                 "raw/",
                 "audit/",
@@ -237,6 +326,47 @@ async fn spend_use(unsealed: &Unsealed, token: &TokenEntry) -> Result<bool, Requ
     match unsealed.tokens.spend_use(&token.id_hash).await? {
         None => Err(RequestError::PermissionDenied),
         Some(remaining) => Ok(remaining == 0),
+    }
+}
+
+/// Turns an engine's leased secret into a registered lease shown in the response. If the
+/// lease cannot be stored, the secret is revoked at once so no credential is left behind.
+async fn register_lease(
+    unsealed: &Unsealed,
+    route: &Route,
+    full_path: &str,
+    req: &Request,
+    token: &TokenEntry,
+    resp: &mut Response,
+) -> Result<(), RequestError> {
+    let Some(secret) = resp.secret.take() else {
+        return Ok(());
+    };
+    // A batch token is not stored, so nothing could revoke its leases with it: they are
+    // tied to no token and end by their TTL.
+    let owner = (!token.is_batch()).then_some(token);
+    let registered = unsealed
+        .register_lease(
+            &route.entry.uuid,
+            &route.entry.config,
+            full_path,
+            &req.path,
+            owner,
+            secret.clone(),
+        )
+        .await;
+    match registered {
+        Ok((lease, warning)) => {
+            resp.lease = Some(lease);
+            resp.warnings.extend(warning);
+            Ok(())
+        }
+        Err(e) => {
+            unsealed
+                .revoke_unregistered(&route.entry.uuid, &req.path, &secret)
+                .await;
+            Err(e)
+        }
     }
 }
 

@@ -52,6 +52,42 @@ impl PolicyStore {
         Ok(store)
     }
 
+    /// Re-reads one policy from storage (another node changed it).
+    pub async fn reload(&self, name: &str) -> Result<(), RequestError> {
+        match self.view.get_json::<StoredPolicy>(name).await? {
+            Some(stored) => match policy::parse(&stored.name, &stored.policy) {
+                Ok(p) => self.insert(Arc::new(p)),
+                Err(e) => {
+                    tracing::error!(policy = %stored.name, error = %e, "stored policy no longer parses; ignored")
+                }
+            },
+            None => {
+                self.policies
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(name);
+                self.acls.write().unwrap_or_else(|e| e.into_inner()).clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-reads every policy (after changes may have been missed).
+    pub async fn reload_all(&self) -> Result<(), RequestError> {
+        let stored = self.view.list("").await?;
+        let known: Vec<String> = self
+            .policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for name in stored.iter().chain(known.iter()) {
+            self.reload(name).await?;
+        }
+        Ok(())
+    }
+
     fn insert(&self, p: Arc<Policy>) {
         self.policies
             .write()

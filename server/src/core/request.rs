@@ -133,6 +133,21 @@ pub struct LeaseInfo {
     pub renewable: bool,
 }
 
+/// A secret an engine hands out with a lease (dynamic credentials). The core registers the
+/// lease, answers with `lease_id` / `lease_duration` / `renewable`, and later hands
+/// `internal` back to the engine's `revoke` / `renew`.
+#[derive(Clone, Debug, Default)]
+pub struct SecretLease {
+    /// Seconds; 0 = the mount's (or system's) default lease TTL.
+    pub ttl: u64,
+    /// Seconds after issue that renewals may not pass; 0 = the mount's (or system's) max.
+    pub max_ttl: u64,
+    pub renewable: bool,
+    /// What revocation and renewal need (user name, role, connection name). Kept in the
+    /// lease under the barrier and never returned to a client.
+    pub internal: Map<String, Value>,
+}
+
 /// The `auth` block of a response (logins, token creation).
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct AuthInfo {
@@ -172,6 +187,12 @@ pub struct LoginGrant {
     pub explicit_max_ttl: u64,
     /// Uses allowed; 0 = unlimited.
     pub num_uses: u64,
+    /// Addresses the token may be used from (and the login must come from); empty =
+    /// anywhere.
+    pub bound_cidrs: Vec<crate::cidr::Cidr>,
+    /// The role's `token_type`: `service`, `batch`, or `default*` (the mount's tuning
+    /// decides, see `core::login`). Empty = `default`.
+    pub token_type: String,
 }
 
 /// What an engine answers. `raw` bodies (e.g. `sys/health`) skip the envelope.
@@ -181,12 +202,16 @@ pub struct Response {
     pub status: Option<u16>,
     pub data: Option<Map<String, Value>>,
     pub lease: Option<LeaseInfo>,
+    /// Set by engines issuing leased secrets; the core turns it into `lease`.
+    pub secret: Option<SecretLease>,
     pub auth: Option<AuthInfo>,
     /// Set by auth methods on login; the core issues the token and fills `auth`.
     pub login: Option<LoginGrant>,
     pub warnings: Vec<String>,
     /// A body sent as is, without the envelope.
     pub raw: Option<Value>,
+    /// A non-JSON body sent as is: (content type, text), e.g. Prometheus metrics.
+    pub text: Option<(&'static str, String)>,
     /// Repeat `data`'s keys at the top level of the envelope (`sys/mounts`,
     /// `sys/capabilities-self`, as Vault does for old clients).
     pub data_at_top_level: bool,
@@ -217,6 +242,14 @@ impl Response {
         Self {
             status: Some(status),
             raw: Some(body),
+            ..Self::default()
+        }
+    }
+
+    /// A 200 with a non-JSON body.
+    pub fn text(content_type: &'static str, body: String) -> Self {
+        Self {
+            text: Some((content_type, body)),
             ..Self::default()
         }
     }

@@ -26,6 +26,8 @@ pub struct Route {
     pub handler: Handler,
     /// `secret/` or `auth/token/`: the full API prefix.
     pub prefix: String,
+    /// The mount's request counters (kept across router rebuilds).
+    pub stats: Arc<crate::metrics::MountStats>,
 }
 
 /// The routing table snapshot.
@@ -87,10 +89,14 @@ mod tests {
 
     fn route(prefix: &str) -> Route {
         let entry = MountEntry::new(prefix, "kv", "", false);
+        let stats = crate::metrics::Metrics::default()
+            .set_mounts(&[(prefix.into(), entry.accessor.clone())])
+            .remove(0);
         Route {
             entry: Arc::new(entry),
             handler: Handler::System,
             prefix: prefix.into(),
+            stats,
         }
     }
 

@@ -11,10 +11,12 @@ use zeroize::Zeroizing;
 
 use super::mounts::{MountEntry, AUTH_PATH, MOUNTS_PATH};
 use super::policies::PolicyStore;
+use super::quotas::Quotas;
 use super::router::{Handler, Route, Router};
 use super::{now_unix, CoreSettings, RequestError};
 use crate::audit::AuditBroker;
 use crate::barrier::{Barrier, StorageView};
+use crate::leases::LeaseStore;
 use crate::tokens::{TokenEntry, TokenStore};
 
 /// The unsealed vault.
@@ -23,6 +25,10 @@ pub struct Unsealed {
     pub router: Router,
     pub policies: PolicyStore,
     pub tokens: TokenStore,
+    pub leases: LeaseStore,
+    pub lease_metrics: super::LeaseMetrics,
+    /// Rate-limit and lease-count rules, and every client's rate-limit buckets.
+    pub quotas: Quotas,
     /// The enabled audit devices.
     pub audit: Arc<AuditBroker>,
     pub settings: CoreSettings,
@@ -31,7 +37,7 @@ pub struct Unsealed {
     pub(super) mount_lock: tokio::sync::Mutex<()>,
     /// Finished `sys/remount` moves: (migration id, from, to).
     pub(super) migrations: Mutex<Vec<(String, String, String)>>,
-    stop: watch::Sender<bool>,
+    pub(super) stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -40,7 +46,16 @@ impl Unsealed {
         let policies = PolicyStore::open(StorageView::new(barrier.clone(), "sys/policy/")).await?;
         let tokens = TokenStore::open(StorageView::new(barrier.clone(), "sys/token/")).await?;
         let cluster = ClusterInfo::load_or_create(&barrier).await?;
-        let audit = Arc::new(AuditBroker::open(barrier.clone(), &settings.audit_devices).await?);
+        let audit = Arc::new(
+            AuditBroker::open(
+                barrier.clone(),
+                &settings.audit_devices,
+                settings.metrics.clone(),
+            )
+            .await?,
+        );
+        let quotas = Quotas::load(StorageView::new(barrier.clone(), "sys/quotas/")).await?;
+        let leases = LeaseStore::new(StorageView::new(barrier.clone(), "sys/expire/"));
         let (stop, _) = watch::channel(false);
         Ok(Self {
             cluster,
@@ -49,6 +64,9 @@ impl Unsealed {
             router: Router::default(),
             policies,
             tokens,
+            leases,
+            lease_metrics: super::LeaseMetrics::default(),
+            quotas,
             settings,
             mount_lock: tokio::sync::Mutex::new(()),
             migrations: Mutex::new(Vec::new()),
@@ -132,22 +150,36 @@ impl Unsealed {
         Ok(())
     }
 
-    /// Rebuilds the router from the stored tables.
+    /// Rebuilds the router from the stored tables. Engines of mounts whose type and
+    /// options did not change are kept (with their connection pools and caches).
     pub(super) async fn rebuild_routes(&self) -> Result<(), RequestError> {
+        let previous = self.router.snapshot();
+        let mut entries = self.table(false).await?;
+        entries.extend(self.table(true).await?);
+        let labels: Vec<(String, String)> = entries
+            .iter()
+            .map(|e| (e.api_path(), e.accessor.clone()))
+            .collect();
+        let stats = self.settings.metrics.set_mounts(&labels);
         let mut routes = Vec::new();
-        for auth in [false, true] {
-            for entry in self.table(auth).await? {
-                let handler = match entry.kind.as_str() {
-                    "system" => Handler::System,
-                    "token" => Handler::Token,
-                    _ => Handler::Engine(crate::auth::create(&entry)?),
-                };
-                routes.push(Route {
-                    prefix: entry.api_path(),
-                    entry: Arc::new(entry),
-                    handler,
-                });
-            }
+        for (entry, stats) in entries.into_iter().zip(stats) {
+            let kept = previous.iter().find(|r| {
+                r.entry.uuid == entry.uuid
+                    && r.entry.kind == entry.kind
+                    && r.entry.options == entry.options
+            });
+            let handler = match (entry.kind.as_str(), kept) {
+                ("system", _) => Handler::System,
+                ("token", _) => Handler::Token,
+                (_, Some(route)) => route.handler.clone(),
+                _ => Handler::Engine(crate::auth::create(&entry)?),
+            };
+            routes.push(Route {
+                prefix: entry.api_path(),
+                entry: Arc::new(entry),
+                handler,
+                stats,
+            });
         }
         self.router.replace(routes);
         Ok(())
@@ -156,6 +188,20 @@ impl Unsealed {
     /// The storage view of a mount.
     pub fn mount_storage(&self, entry: &MountEntry) -> StorageView {
         StorageView::new(self.barrier.clone(), entry.storage_prefix())
+    }
+
+    /// What an engine of `route` gets with a request of `token` (None: background work).
+    pub fn mount_context(
+        &self,
+        route: &Route,
+        token: Option<Arc<TokenEntry>>,
+    ) -> crate::engines::MountContext {
+        crate::engines::MountContext {
+            storage: self.mount_storage(&route.entry),
+            mount: route.entry.clone(),
+            token,
+            system_default_ttl: self.settings.default_lease_ttl.as_secs(),
+        }
     }
 
     /// Creates the root token (with a chosen id in dev mode).
@@ -213,6 +259,7 @@ impl Unsealed {
         let Some(entry) = self.tokens.get_by_hash(hash).await? else {
             return Ok(());
         };
+        self.revoke_token_leases(hash).await?;
         if let Some(cubbyhole) = self.router.find("cubbyhole/") {
             self.mount_storage(&cubbyhole.entry)
                 .sub(&format!("{hash}/"))
@@ -223,28 +270,68 @@ impl Unsealed {
         Ok(())
     }
 
-    /// Starts the background tasks (expired token sweeper, audit SIGHUP reopening). They
-    /// stop at seal.
+    /// Starts the background tasks (expired token and lease sweepers, engines' periodic
+    /// work, audit SIGHUP reopening). They stop at seal.
     pub fn start_background(self: &Arc<Self>) {
         self.audit.start();
+        self.start_change_listener();
+        self.every(Duration::from_secs(1), |this| async move {
+            if let Err(e) = this.sweep_expired_tokens().await {
+                tracing::warn!(error = %e, "expired token sweep failed; retrying");
+            }
+        });
+        self.every(Duration::from_secs(1), |this| async move {
+            if let Err(e) = this.sweep_due_leases().await {
+                tracing::warn!(error = %e, "lease expiry sweep failed; retrying");
+            }
+        });
+        self.every(Duration::from_secs(5), |this| async move {
+            this.tick_engines().await;
+        });
+    }
+
+    /// Runs `work` every `period` on its own task until seal, on the leader only (every
+    /// node is the leader unless several share an HA store).
+    fn every<F, Fut>(self: &Arc<Self>, period: Duration, work: F)
+    where
+        F: Fn(Arc<Self>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
         let this = Arc::downgrade(self);
         let mut stop = self.stop.subscribe();
-        let sweeper = tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = stop.changed() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep(period) => {}
                 }
                 let Some(this) = this.upgrade() else { return };
-                if let Err(e) = this.sweep_expired_tokens().await {
-                    tracing::warn!(error = %e, "expired token sweep failed; retrying");
+                if this.is_leader() {
+                    work(this).await;
                 }
             }
         });
+        self.push_task(task);
+    }
+
+    /// Keeps a background task to stop at seal.
+    pub(super) fn push_task(&self, task: JoinHandle<()>) {
         self.tasks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(sweeper);
+            .push(task);
+    }
+
+    /// Gives every mounted engine its periodic turn.
+    async fn tick_engines(&self) {
+        for route in self.router.snapshot().iter() {
+            let Handler::Engine(engine) = &route.handler else {
+                continue;
+            };
+            if let Err(e) = engine.tick(&self.mount_context(route, None)).await {
+                tracing::warn!(mount = %route.prefix, error = %e, "periodic engine work failed");
+            }
+        }
     }
 
     async fn sweep_expired_tokens(&self) -> Result<(), RequestError> {

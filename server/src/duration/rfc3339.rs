@@ -12,6 +12,11 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// Go's zero `time.Time`, which Vault prints for "never" in some responses.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
+/// [`rfc3339_nanos`] of a time given in whole Unix seconds (stored expiry times).
+pub fn rfc3339_unix(seconds: u64) -> String {
+    rfc3339_nanos(UNIX_EPOCH + Duration::from_secs(seconds))
+}
+
 /// Formats a time as RFC 3339 in UTC with nanoseconds, trailing zeros of the fraction trimmed
 /// (Go's `time.RFC3339Nano`): `"2018-03-22T02:24:06.945319214Z"`, `"2026-01-01T00:00:00Z"`.
 pub fn rfc3339_nanos(t: SystemTime) -> String {

@@ -20,6 +20,12 @@ pub fn token_view(mount_view: &StorageView, token: &TokenEntry) -> StorageView {
 
 fn request_view(ctx: &MountContext) -> Result<StorageView, RequestError> {
     let token = ctx.token.as_ref().ok_or(RequestError::PermissionDenied)?;
+    // Nothing would clear a batch token's cubbyhole: it is never revoked.
+    if token.is_batch() {
+        return Err(RequestError::invalid(
+            "cubbyhole operations are only supported by 'service' type tokens",
+        ));
+    }
     Ok(token_view(&ctx.storage, token))
 }
 

@@ -13,7 +13,14 @@ pub fn response(
 ) -> axum::response::Response {
     match result {
         Ok(resp) => success(request_id, resp),
-        Err(err) => json_response(super::error::status(&err), &super::error::body(&err)),
+        Err(err) => {
+            let mut resp = json_response(super::error::status(&err), &super::error::body(&err));
+            if let Some(seconds) = super::error::retry_after(&err) {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            resp
+        }
     }
 }
 
@@ -24,6 +31,15 @@ fn success(request_id: &str, resp: Response) -> axum::response::Response {
         .unwrap_or(StatusCode::OK);
     if let Some(raw) = resp.raw {
         return json_response(status, &raw);
+    }
+    if let Some((content_type, text)) = resp.text {
+        let mut http = axum::response::Response::new(Body::from(text));
+        *http.status_mut() = status;
+        http.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        http.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return http;
     }
     let nothing = resp.data.is_none()
         && resp.auth.is_none()

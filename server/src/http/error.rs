@@ -14,9 +14,19 @@ pub fn status(err: &RequestError) -> StatusCode {
         RequestError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
         RequestError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         RequestError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        RequestError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+        RequestError::TooManyRequests(_) | RequestError::QuotaExceeded { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         RequestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         RequestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The `Retry-After` seconds of a refusal that has them.
+pub fn retry_after(err: &RequestError) -> Option<u64> {
+    match err {
+        RequestError::QuotaExceeded { retry_after, .. } => Some(*retry_after),
+        _ => None,
     }
 }
 
@@ -56,6 +66,21 @@ mod tests {
         assert_eq!(
             body(&RequestError::PermissionDenied),
             serde_json::json!({"errors": ["permission denied"]})
+        );
+    }
+
+    #[test]
+    fn quota_refusals_are_429_with_retry_after() {
+        let err = RequestError::QuotaExceeded {
+            message: "request path \"secret/x\": rate limit quota exceeded".into(),
+            retry_after: 5,
+        };
+        assert_eq!(status(&err), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(retry_after(&err), Some(5));
+        assert_eq!(retry_after(&RequestError::NotFound), None);
+        assert_eq!(
+            body(&err),
+            serde_json::json!({"errors": ["request path \"secret/x\": rate limit quota exceeded"]})
         );
     }
 }

@@ -17,7 +17,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Router;
 
-use crate::core::{Core, RequestError};
+use crate::core::{Core, Operation, RequestError, RequestTrace};
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -41,9 +41,12 @@ async fn handle(
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
     let mut request_id = String::new();
+    let mut operation = None;
+    let mut trace = RequestTrace::default();
     let result = async {
         let mut req = decode::request_head(&method, &uri, &headers)?;
         request_id = req.id.clone();
+        operation = Some(req.operation);
         req.remote_addr = Some(remote.ip());
         let bytes = axum::body::to_bytes(body, state.max_request_size)
             .await
@@ -54,25 +57,40 @@ async fn handle(
                 ))
             })?;
         decode::add_body(&mut req, &headers, &bytes)?;
-        state.core.handle(req).await
+        state.core.handle_traced(req, &mut trace).await
     }
     .await;
     let response = encode::response(&request_id, result);
-    tracing::debug!(
-        method = %method,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let mount = trace
+        .mount
+        .as_ref()
+        .unwrap_or_else(|| state.core.settings.metrics.unrouted());
+    mount.record(operation.map(Operation::as_str), status, elapsed);
+    log_request(&request_id, &method, &mount.path, status, elapsed);
     response
 }
 
+/// One line per request: its id (as in the response envelope and the audit entry's
+/// `request.id`), method, mount (never the full path), status and duration. Errors at
+/// info, successes at debug; never a token or a body.
+fn log_request(request_id: &str, method: &Method, mount: &str, status: u16, elapsed: Duration) {
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    if status >= 400 {
+        tracing::info!(request_id, method = %method, mount, status, duration_ms, "request");
+    } else {
+        tracing::debug!(request_id, method = %method, mount, status, duration_ms, "request");
+    }
+}
+
 /// Serves the API on `listener` until `shutdown` completes, then drains connections.
-/// With `tls`, connections are TLS (rustls) only.
+/// With `tls`, connections are TLS (rustls) only; reloading that config (SIGHUP) changes
+/// the certificate of new connections without touching open ones.
 pub async fn serve(
     listener: std::net::TcpListener,
     state: AppState,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -85,7 +103,6 @@ pub async fn serve(
                 .await
         }
         Some(config) => {
-            let config = axum_server::tls_rustls::RustlsConfig::from_config(config);
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
             tokio::spawn(async move {

@@ -94,9 +94,17 @@ impl Backend for Inmem {
 
     async fn transaction(&self, ops: Vec<TxnOp>) -> Result<(), StorageError> {
         let mut map = self.write();
+        if let Some(taken) = ops
+            .iter()
+            .find(|op| matches!(op, TxnOp::Create(k, _) if map.contains_key(k)))
+        {
+            return Err(StorageError::Conflict {
+                key: taken.key().to_string(),
+            });
+        }
         for op in ops {
             match op {
-                TxnOp::Put(k, v) => {
+                TxnOp::Put(k, v) | TxnOp::Create(k, v) => {
                     map.insert(k, v);
                 }
                 TxnOp::Delete(k) => {

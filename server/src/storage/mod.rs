@@ -1,9 +1,12 @@
 //! Storage: the lowest layer. A [`Backend`] keeps opaque byte values under string keys and
 //! never sees plaintext (the barrier above encrypts everything it writes). Backends:
-//! [`inmem`] for `-dev` and tests, [`sled`](self::sled) for durable embedded storage.
+//! [`inmem`] for `-dev` and tests, [`sled`](self::sled) for durable embedded storage,
+//! [`postgres`] for several nodes sharing one store (HA).
 
 pub mod inmem;
+pub mod postgres;
 pub mod sled;
+pub mod timed;
 
 use async_trait::async_trait;
 
@@ -20,6 +23,14 @@ pub enum StorageError {
     /// The store could not be opened at all.
     #[error("cannot open storage at {path}: {reason}")]
     Open { path: String, reason: String },
+    /// A [`TxnOp::Create`] found its key already there (another writer won): nothing of
+    /// the transaction was applied.
+    #[error("storage key {key:?} was written concurrently")]
+    Conflict { key: String },
+    /// The store cannot be reached right now (a shared database restarting); the request
+    /// may be retried.
+    #[error("storage unavailable: {reason}")]
+    Unavailable { reason: String },
 }
 
 impl StorageError {
@@ -37,6 +48,18 @@ impl StorageError {
 pub enum TxnOp {
     Put(String, Vec<u8>),
     Delete(String),
+    /// A put that requires the key to be absent; if it exists, the whole transaction
+    /// fails with [`StorageError::Conflict`]. Lets writers on several nodes of a shared
+    /// store detect that another one got there first.
+    Create(String, Vec<u8>),
+}
+
+impl TxnOp {
+    pub fn key(&self) -> &str {
+        match self {
+            TxnOp::Put(k, _) | TxnOp::Delete(k) | TxnOp::Create(k, _) => k,
+        }
+    }
 }
 
 /// A key/value store. Every method that returns `Ok` after a write has made it durable
@@ -61,6 +84,45 @@ pub trait Backend: Send + Sync + 'static {
     async fn transaction(&self, ops: Vec<TxnOp>) -> Result<(), StorageError>;
     /// A short name for `sys/seal-status`'s `storage_type`.
     fn kind(&self) -> &'static str;
+
+    /// Keys that other nodes sharing this store changed, for dropping cached copies.
+    /// `None` for single-node backends.
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        None
+    }
+
+    /// Whether this node runs the once-only background work (lease expiry, rotations).
+    /// Always true on single-node backends; on HA backends, the holder of the leader lock.
+    fn is_leader(&self) -> bool {
+        true
+    }
+
+    /// The live nodes sharing this store (`sys/ha-status`); `None` when not HA.
+    async fn ha_nodes(&self) -> Result<Option<Vec<HaNode>>, StorageError> {
+        Ok(None)
+    }
+}
+
+/// A change another node made to a shared store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// This key was written or deleted.
+    Key(String),
+    /// Changes may have been missed (a lost connection): drop every cache.
+    Resync,
+}
+
+/// A node of an HA cluster, as `sys/ha-status` lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HaNode {
+    pub node_id: String,
+    pub api_addr: String,
+    /// Holds the leader lock.
+    pub leader: bool,
+    /// RFC 3339 time of its last heartbeat.
+    pub last_seen: String,
+    /// This node.
+    pub is_self: bool,
 }
 
 /// Collapses sorted full keys under `prefix` into Vault-style immediate children.
@@ -138,6 +200,23 @@ pub(crate) mod conformance {
         .await
         .unwrap();
         assert_eq!(b.get("t/new").await.unwrap(), Some(vec![2]));
+        // A create over an existing key fails the whole transaction.
+        let clash = b
+            .transaction(vec![
+                TxnOp::Put("t/other".into(), vec![3]),
+                TxnOp::Create("t/new".into(), vec![4]),
+            ])
+            .await;
+        assert!(
+            matches!(clash, Err(StorageError::Conflict { .. })),
+            "{clash:?}"
+        );
+        assert_eq!(b.get("t/new").await.unwrap(), Some(vec![2]));
+        assert_eq!(b.get("t/other").await.unwrap(), None);
+        b.transaction(vec![TxnOp::Create("t/fresh".into(), vec![5])])
+            .await
+            .unwrap();
+        assert_eq!(b.get("t/fresh").await.unwrap(), Some(vec![5]));
         assert_eq!(b.get("t/old").await.unwrap(), None);
     }
 }

@@ -21,6 +21,7 @@ pub struct Sled {
     /// Every write with a sequence number at or below this is on disk.
     flushed: AtomicU64,
     flush_lock: tokio::sync::Mutex<()>,
+    create_lock: tokio::sync::Mutex<()>,
 }
 
 impl Sled {
@@ -49,6 +50,7 @@ impl Sled {
             written: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             flush_lock: tokio::sync::Mutex::new(()),
+            create_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -153,15 +155,30 @@ impl Backend for Sled {
     }
 
     async fn transaction(&self, ops: Vec<TxnOp>) -> Result<(), StorageError> {
-        let first_key = match ops.first() {
-            Some(TxnOp::Put(k, _)) | Some(TxnOp::Delete(k)) => k.clone(),
-            None => return Ok(()),
+        let Some(first_key) = ops.first().map(|op| op.key().to_string()) else {
+            return Ok(());
+        };
+        let creates = ops.iter().any(|op| matches!(op, TxnOp::Create(..)));
+        // Creates check-then-apply under one lock (this process is the only writer).
+        let _creating = match creates {
+            true => Some(self.create_lock.lock().await),
+            false => None,
         };
         let mut batch = sled::Batch::default();
         for op in ops {
             match op {
                 TxnOp::Put(k, v) => batch.insert(k.as_bytes(), v),
                 TxnOp::Delete(k) => batch.remove(k.as_bytes()),
+                TxnOp::Create(k, v) => {
+                    let taken = self
+                        .db
+                        .contains_key(k.as_bytes())
+                        .map_err(|e| StorageError::backend("transaction", &k, e))?;
+                    if taken {
+                        return Err(StorageError::Conflict { key: k });
+                    }
+                    batch.insert(k.as_bytes(), v)
+                }
             }
         }
         self.db

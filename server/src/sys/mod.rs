@@ -1,10 +1,13 @@
 //! The system backend (`sys/`): seal lifecycle, mounts, policies, capabilities, audit
-//! devices. Handlers are thin: they validate input and call the core.
+//! devices, leases, quotas. Handlers are thin: they validate input and call the core.
 
 mod audit;
 mod capabilities;
+mod leases;
+mod metrics;
 mod mounts;
 mod policies;
+mod quotas;
 mod seal;
 
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::core::{Core, Operation, Request, RequestError, Response, Unsealed};
 use crate::engines::MountContext;
 
+pub use metrics::metrics;
 pub use seal::handle_unauthenticated;
 
 /// Handles an authenticated request under `sys/` (`req.path` is relative to `sys/`).
@@ -32,6 +36,15 @@ pub async fn handle(
             mounts::ui_mounts(unsealed, ctx, req).await
         }
         "policy" | "policies" => policies::handle(unsealed, req).await,
+        "ha-status" if req.operation == Operation::Read => seal::ha_status(core).await,
+        "storage" if path.trim_end_matches('/') == "storage/snapshot" => {
+            seal::snapshot(core, req).await
+        }
+        "leases" | "renew" | "revoke" | "revoke-prefix" | "revoke-force" => {
+            leases::handle(unsealed, req).await
+        }
+        "quotas" => quotas::handle(unsealed, req).await,
+        "metrics" if req.operation == Operation::Read => metrics::metrics(core, req).await,
         "audit" | "audit-hash" => audit::handle(unsealed, req).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(unsealed, ctx, req).await

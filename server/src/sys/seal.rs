@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
 use super::{is_write, legacy, unsupported};
+use crate::core::static_seal::STATIC_SEAL_TYPE;
 use crate::core::{Core, Operation, Request, RequestError, Response, Unsealed};
 
 /// Handles the system paths that need no token.
@@ -21,9 +22,95 @@ pub async fn handle_unauthenticated(core: &Core, req: &Request) -> Result<Respon
         }
         ("sys/init", op) if is_write(op) => init(core, req).await,
         ("sys/unseal", op) if is_write(op) => unseal(core, req).await,
-        ("sys/leader", Operation::Read) => Ok(Response::raw(200, json!({ "ha_enabled": false }))),
+        ("sys/leader", Operation::Read) => leader(core).await,
         _ => unsupported(),
     }
+}
+
+/// `sys/leader`: on an HA store, whether this node holds the leader lock and the leader's
+/// address. Every node serves reads and writes; the leader only runs the once-only work.
+async fn leader(core: &Core) -> Result<Response, RequestError> {
+    let Some(nodes) = core.ha_nodes().await? else {
+        return Ok(Response::raw(200, json!({ "ha_enabled": false })));
+    };
+    let is_self = nodes.iter().any(|n| n.is_self && n.leader);
+    let leader = nodes
+        .iter()
+        .find(|n| n.is_self && n.leader)
+        .or_else(|| nodes.iter().find(|n| n.leader && !n.is_self));
+    Ok(Response::raw(
+        200,
+        json!({
+            "ha_enabled": true,
+            "is_self": is_self,
+            "leader_address": leader.map_or("", |n| n.api_addr.as_str()),
+            "leader_cluster_address": "",
+            "performance_standby": false,
+            "performance_standby_last_remote_wal": 0,
+        }),
+    ))
+}
+
+/// `sys/storage/snapshot`: read → the encrypted store as one base64 blob (with its entry
+/// count and SHA-256); write `{"snapshot": <base64>}` → replace the store and seal.
+pub async fn snapshot(core: &Core, req: &Request) -> Result<Response, RequestError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match req.operation {
+        Operation::Read => {
+            let (blob, entries) = core.snapshot().await?;
+            let mut data = Map::new();
+            data.insert("format".into(), json!("cofre-snapshot-1"));
+            data.insert("entries".into(), json!(entries));
+            data.insert("size".into(), json!(blob.len()));
+            data.insert("snapshot".into(), json!(b64.encode(&blob)));
+            Ok(Response::data(data))
+        }
+        op if is_write(op) => {
+            let text = req
+                .str_field("snapshot")?
+                .ok_or_else(|| RequestError::invalid("snapshot (base64) is required"))?;
+            let blob = b64
+                .decode(text.trim())
+                .map_err(|_| RequestError::invalid("snapshot is not valid base64"))?;
+            let entries = core.restore(&blob).await?;
+            Ok(Response::json(
+                json!({ "entries": entries, "sealed": true }),
+            ))
+        }
+        _ => unsupported(),
+    }
+}
+
+/// `sys/ha-status`: the live nodes of an HA store (this node alone otherwise).
+pub async fn ha_status(core: &Core) -> Result<Response, RequestError> {
+    let nodes = match core.ha_nodes().await? {
+        Some(nodes) => nodes
+            .iter()
+            .map(|n| {
+                json!({
+                    "hostname": n.node_id,
+                    "api_address": n.api_addr,
+                    "cluster_address": "",
+                    "active_node": n.leader,
+                    "last_echo": n.last_seen,
+                    "version": crate::VERSION,
+                    "is_self": n.is_self,
+                })
+            })
+            .collect(),
+        None => vec![json!({
+            "hostname": "",
+            "api_address": "",
+            "cluster_address": "",
+            "active_node": true,
+            "last_echo": null,
+            "version": crate::VERSION,
+            "is_self": true,
+        })],
+    };
+    let mut data = Map::new();
+    data.insert("nodes".into(), Value::from(nodes));
+    Ok(legacy(data))
 }
 
 /// Handles `sys/seal`, `sys/rotate`, `sys/key-status` (paths relative to `sys/`).
@@ -61,8 +148,14 @@ async fn seal_status(core: &Core) -> Result<Value, RequestError> {
         .as_ref()
         .map(|c| (c.secret_threshold, c.secret_shares))
         .unwrap_or((0, 0));
+    let seal_type = match &config {
+        Some(config) => config.kind.clone(),
+        None if core.settings.static_seal.is_some() => STATIC_SEAL_TYPE.to_owned(),
+        None => "shamir".to_owned(),
+    };
+    let recovery_seal = seal_type == STATIC_SEAL_TYPE;
     let mut status = json!({
-        "type": "shamir",
+        "type": seal_type,
         "initialized": config.is_some(),
         "sealed": core.is_sealed(),
         "t": t,
@@ -72,7 +165,7 @@ async fn seal_status(core: &Core) -> Result<Value, RequestError> {
         "version": crate::VERSION,
         "build_date": "",
         "migration": false,
-        "recovery_seal": false,
+        "recovery_seal": recovery_seal,
         "storage_type": core.storage_type(),
     });
     if let Ok(unsealed) = core.unsealed() {
@@ -136,6 +229,9 @@ async fn init(core: &Core, req: &Request) -> Result<Response, RequestError> {
         u8::try_from(value)
             .map_err(|_| RequestError::invalid(format!("{name} must be at most 255")))
     };
+    if core.settings.static_seal.is_some() {
+        return init_static(core, req).await;
+    }
     let shares = count("secret_shares")?;
     let threshold = count("secret_threshold")?;
     let result = core.initialize(shares, threshold, None, false).await?;
@@ -156,6 +252,29 @@ async fn init(core: &Core, req: &Request) -> Result<Response, RequestError> {
             "keys": keys,
             "keys_base64": keys_b64,
             "root_token": result.root_token.as_str(),
+        }),
+    ))
+}
+
+/// `sys/init` with a static seal: no unseal keys and no recovery keys (Cofre has no
+/// operation that needs them), only the root token; the vault is unsealed at once.
+async fn init_static(core: &Core, req: &Request) -> Result<Response, RequestError> {
+    if req.uint_field("recovery_shares")?.unwrap_or(0) > 0 {
+        return Err(RequestError::invalid(
+            "recovery keys are not supported with the static seal: initialise with \
+             recovery_shares=0 (bao operator init -recovery-shares=0 -recovery-threshold=0)",
+        ));
+    }
+    let root_token = core.initialize_static().await?;
+    let none: [&str; 0] = [];
+    Ok(Response::raw(
+        200,
+        json!({
+            "keys": none,
+            "keys_base64": none,
+            "recovery_keys": none,
+            "recovery_keys_base64": none,
+            "root_token": root_token.as_str(),
         }),
     ))
 }

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::cidr::{self, Cidr};
+
 /// A token's stored state.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TokenEntry {
@@ -47,9 +49,14 @@ pub struct TokenEntry {
     pub role: String,
     #[serde(default)]
     pub entity_id: String,
-    /// `service` (the only type we issue for now) or `batch`.
+    /// `service` or `batch` (batch entries are never stored: they travel sealed inside
+    /// the token itself, see [`super::TokenStore::seal_batch`]).
     #[serde(default = "service")]
     pub token_type: String,
+    /// Addresses the token may be used from; empty = anywhere. Root tokens are never
+    /// bound.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bound_cidrs: Vec<Cidr>,
 }
 
 fn service() -> String {
@@ -83,12 +90,24 @@ impl TokenEntry {
             role: String::new(),
             entity_id: String::new(),
             token_type: service(),
+            bound_cidrs: Vec::new(),
         }
     }
 
     /// True for tokens carrying the `root` policy.
     pub fn is_root(&self) -> bool {
         self.policies.iter().any(|p| p == "root")
+    }
+
+    /// True for batch tokens (sealed into the token string, not stored).
+    pub fn is_batch(&self) -> bool {
+        self.token_type == "batch"
+    }
+
+    /// Whether a request from `addr` may use the token: root tokens anywhere, others only
+    /// inside their `bound_cidrs` (when they have any).
+    pub fn allows_address(&self, addr: Option<std::net::IpAddr>) -> bool {
+        self.is_root() || cidr::allows(&self.bound_cidrs, addr)
     }
 
     /// True once `now` (unix seconds) has reached the expiry time.

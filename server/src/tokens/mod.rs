@@ -5,4 +5,4 @@ mod entry;
 mod store;
 
 pub use entry::TokenEntry;
-pub use store::{TokenRole, TokenStore};
+pub use store::{TokenRole, TokenStore, BATCH_PREFIX};

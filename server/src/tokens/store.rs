@@ -3,6 +3,11 @@
 //! `parent/<parent hmac>/<child hmac>` → empty, and the expiry index
 //! `expire/<unix seconds, 12 digits>/<hmac>` that the sweeper walks in order, so nothing
 //! is loaded at startup. Entries are cached in memory after their first lookup.
+//!
+//! Batch tokens are not stored at all: the token string is `b.` + base64url of the entry
+//! sealed with AES-256-GCM under the store's batch key (`batch-key`, created with the HMAC
+//! key), so issuing one costs no write and using one costs no read (only its parent's,
+//! when it has one: a batch token dies with its parent).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -11,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::TokenEntry;
+use crate::barrier::aead::SealingKey;
 use crate::barrier::{BarrierError, StorageView};
 use crate::crypto::random_base62;
 use crate::storage::TxnOp;
@@ -29,28 +35,50 @@ pub struct TokenStore {
     view: StorageView,
     /// Keyed HMAC-SHA256 for token and accessor identities (ring wipes it on drop).
     hmac_key: ring::hmac::Key,
+    /// Seals and opens batch tokens (the key schedule is wiped on drop).
+    batch_key: SealingKey,
     cache: RwLock<HashMap<String, Arc<TokenEntry>>>,
     use_lock: tokio::sync::Mutex<()>,
 }
 
 /// Key under the token view holding the HMAC key (created at init).
 pub const HMAC_KEY_PATH: &str = "hmac-key";
+/// Key under the token view holding the AES-256-GCM key of batch tokens (created at init).
+pub const BATCH_KEY_PATH: &str = "batch-key";
+/// What every batch token starts with.
+pub const BATCH_PREFIX: &str = "b.";
+/// Associated data of a sealed batch token, so no other sealed value passes for one.
+const BATCH_AAD: &str = "sys/token/batch";
+
+/// The 32-byte key at `path`, or a new random one stored there.
+async fn load_or_create_key(
+    view: &StorageView,
+    path: &str,
+) -> Result<Zeroizing<[u8; 32]>, BarrierError> {
+    if let Some(stored) = view.get(path).await? {
+        let stored = Zeroizing::new(stored);
+        let mut key = Zeroizing::new([0u8; 32]);
+        if stored.len() == key.len() {
+            key.copy_from_slice(&stored);
+            return Ok(key);
+        }
+        tracing::error!(%path, "stored token store key has the wrong length");
+    }
+    let key = crate::crypto::random_key::<32>();
+    view.put(path, key.as_ref()).await?;
+    Ok(key)
+}
 
 impl TokenStore {
-    /// Opens the store, creating its HMAC key on first use.
+    /// Opens the store, creating its HMAC and batch keys on first use.
     pub async fn open(view: StorageView) -> Result<Self, BarrierError> {
-        let key_bytes = match view.get(HMAC_KEY_PATH).await? {
-            Some(key) => Zeroizing::new(key),
-            None => {
-                let key = crate::crypto::random_key::<32>();
-                view.put(HMAC_KEY_PATH, key.as_ref()).await?;
-                Zeroizing::new(key.to_vec())
-            }
-        };
-        let hmac_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key_bytes);
+        let key_bytes = load_or_create_key(&view, HMAC_KEY_PATH).await?;
+        let hmac_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key_bytes.as_ref());
+        let batch_key = SealingKey::new(&*load_or_create_key(&view, BATCH_KEY_PATH).await?);
         Ok(Self {
             view,
             hmac_key,
+            batch_key,
             cache: RwLock::new(HashMap::new()),
             use_lock: tokio::sync::Mutex::new(()),
         })
@@ -92,6 +120,19 @@ impl TokenStore {
             .remove(hash);
     }
 
+    /// Drops a cached entry (another node changed it).
+    pub fn invalidate(&self, hash: &str) {
+        self.forget(hash);
+    }
+
+    /// Drops every cached entry (after changes may have been missed).
+    pub fn invalidate_all(&self) {
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// The entry stored under `hash`, expired or not.
     pub async fn get_by_hash(&self, hash: &str) -> Result<Option<Arc<TokenEntry>>, BarrierError> {
         if let Some(entry) = self.cached(hash) {
@@ -109,14 +150,57 @@ impl TokenStore {
         Ok(Some(entry))
     }
 
-    /// The live entry for a token, or `None` if unknown or expired.
+    /// The live entry for a token, or `None` if unknown or expired. A batch token is
+    /// opened, not looked up; it is live while unexpired and its parent (if any) is live.
     pub async fn lookup(
         &self,
         token: &str,
         now: u64,
     ) -> Result<Option<Arc<TokenEntry>>, BarrierError> {
+        if let Some(entry) = self.open_batch(token) {
+            if entry.is_expired(now) {
+                return Ok(None);
+            }
+            if !entry.parent.is_empty() {
+                let parent = self.get_by_hash(&entry.parent).await?;
+                if parent.is_none_or(|p| p.is_expired(now)) {
+                    return Ok(None);
+                }
+            }
+            return Ok(Some(Arc::new(entry)));
+        }
         let entry = self.get_by_hash(&self.hash(token)).await?;
         Ok(entry.filter(|e| !e.is_expired(now)))
+    }
+
+    /// Seals `entry` (a batch token's, with an empty accessor) into a batch token; returns
+    /// the token and the entry as lookups will see it (`id_hash` set).
+    pub fn seal_batch(&self, mut entry: TokenEntry) -> (Zeroizing<String>, Arc<TokenEntry>) {
+        use base64::Engine as _;
+        entry.id_hash.clear();
+        let plaintext = Zeroizing::new(to_json(&entry));
+        let sealed = self.batch_key.seal(0, BATCH_AAD, &plaintext);
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed);
+        let token = Zeroizing::new(format!("{BATCH_PREFIX}{encoded}"));
+        entry.id_hash = self.hash(&token);
+        (token, Arc::new(entry))
+    }
+
+    /// The entry sealed in a batch token, or `None` for anything that is not a batch token
+    /// this store sealed (checked by AES-GCM's tag). Expiry is the caller's to check.
+    fn open_batch(&self, token: &str) -> Option<TokenEntry> {
+        use base64::Engine as _;
+        let encoded = token.strip_prefix(BATCH_PREFIX)?;
+        let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .ok()?;
+        let plaintext = Zeroizing::new(self.batch_key.open(BATCH_AAD, &sealed).ok()?);
+        let mut entry: TokenEntry = serde_json::from_slice(&plaintext).ok()?;
+        if !entry.is_batch() {
+            return None;
+        }
+        entry.id_hash = self.hash(token);
+        Some(entry)
     }
 
     /// The live entry for an accessor.
@@ -287,6 +371,9 @@ pub struct TokenRole {
     pub explicit_max_ttl: u64,
     #[serde(default)]
     pub token_type: String,
+    /// `token_bound_cidrs`: copied onto every token the role creates.
+    #[serde(default)]
+    pub bound_cidrs: Vec<crate::cidr::Cidr>,
 }
 
 fn yes() -> bool {

@@ -1,6 +1,7 @@
 //! `login` (`role_id`, `secret_id`): finds the role by its role ID, checks the role's and
 //! the secret ID's address bindings, spends one use of the secret ID (under the engine's
-//! lock) and grants a token with the role's token fields. The token's metadata is the
+//! lock) and grants a token with the role's token fields, bound to the secret ID's
+//! `token_bound_cidrs` (the core refuses a login from outside them). The token's metadata is the
 //! secret ID's metadata plus `role_name`. Unknown, expired and used-up secret IDs all get
 //! Vault's "invalid role or secret ID".
 
@@ -8,7 +9,7 @@ use serde_json::Value;
 
 use super::secret_id::{self, Refusal};
 use super::{role, AppRole};
-use crate::auth::cidr;
+use crate::cidr;
 use crate::core::{Request, RequestError, Response};
 use crate::engines::MountContext;
 
@@ -31,25 +32,30 @@ pub(super) async fn login(
     if !cidr::allows(&role.secret_id_bound_cidrs, addr) {
         return Err(unauthorized_address(addr, "role"));
     }
-    // OpenBao issues the token and binds it to the CIDRs; our tokens cannot carry a
-    // binding yet, so a login from outside is refused instead of yielding an unbound token.
+    // The core would refuse the token anyway; refusing here spends no secret ID use.
     if !role.token.allows_address(addr) {
         return Err(RequestError::PermissionDenied);
     }
     let mut metadata = serde_json::Map::new();
+    let mut grant = role.token.grant("", serde_json::Map::new());
     if role.bind_secret_id {
         let secret_id = zeroize::Zeroizing::new(field(req, "secret_id")?);
         let hash = engine.hmac(storage, &secret_id).await?;
         match secret_id::spend(engine, storage, &name, &hash, addr).await? {
-            Ok(entry) => metadata = entry.metadata,
+            Ok(entry) => {
+                metadata = entry.metadata;
+                // The secret ID's own binding (never wider than the role's) wins.
+                grant.bound_cidrs = entry.token_bound_cidrs;
+            }
             Err(Refusal::Unknown) => return Err(RequestError::invalid(INVALID)),
             Err(Refusal::Address) => return Err(unauthorized_address(addr, "secret ID")),
             Err(Refusal::TokenAddress) => return Err(RequestError::PermissionDenied),
         }
     }
     metadata.insert("role_name".into(), Value::from(name));
+    grant.metadata = metadata;
     Ok(Response {
-        login: Some(role.token.grant("", metadata)),
+        login: Some(grant),
         ..Response::default()
     })
 }

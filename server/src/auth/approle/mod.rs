@@ -5,7 +5,8 @@
 //! Paths (relative to the mount): `role/<name>` (read/write/delete, LIST `role/`),
 //! `role/<name>/role-id`, `role/<name>/secret-id` (generate; LIST gives accessors),
 //! `role/<name>/custom-secret-id`, `role/<name>/secret-id/lookup|destroy`,
-//! `role/<name>/secret-id-accessor/lookup|destroy`, and `login` (unauthenticated).
+//! `role/<name>/secret-id-accessor/lookup|destroy`, `tidy/secret-id` ([`tidy`]) and
+//! `login` (unauthenticated).
 //!
 //! Storage below the mount's view: `salt` (a random per-mount HMAC key), `role/<name>`,
 //! `role_id/<hmac>` → role name, `secret_id/<role>/<hmac>` → [`secret_id::SecretIdEntry`],
@@ -15,6 +16,7 @@
 mod login;
 mod role;
 mod secret_id;
+mod tidy;
 
 use async_trait::async_trait;
 use tokio::sync::{Mutex, MutexGuard, OnceCell};
@@ -37,6 +39,8 @@ static LOCKS: std::sync::OnceLock<Vec<Mutex<()>>> = std::sync::OnceLock::new();
 #[derive(Default)]
 pub struct AppRole {
     salt: OnceCell<Zeroizing<Vec<u8>>>,
+    /// Set while a `tidy/secret-id` runs.
+    tidying: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[async_trait]
@@ -48,9 +52,8 @@ impl Engine for AppRole {
         let op = req.operation;
         match parts.as_slice() {
             ["login"] if write => login::login(self, ctx, req).await,
-            ["role"] if op == Operation::List => {
-                Response::list(ctx.storage.list(role::ROLE_PREFIX).await?)
-            }
+            ["tidy", "secret-id"] if write => tidy::start(self, &ctx.storage).await,
+            ["role"] if op == Operation::List => role::ROLES.list(&ctx.storage).await,
             ["role", name] => role::handle(self, ctx, name, req).await,
             ["role", name, "role-id"] => role::role_id(self, ctx, name, req).await,
             ["role", name, "secret-id"] if op == Operation::List => {
@@ -82,34 +85,39 @@ impl Engine for AppRole {
         ctx: &MountContext,
         req: &Request,
     ) -> Result<Option<bool>, RequestError> {
-        let path = req.path.trim_end_matches('/');
-        match path.strip_prefix("role/") {
-            Some(name) if !name.contains('/') => Ok(Some(
-                ctx.storage.get(&role::role_key(name)).await?.is_some(),
-            )),
-            _ => Ok(None),
-        }
+        role::ROLES.exists_at(&ctx.storage, &req.path).await
     }
 }
 
 impl AppRole {
     /// HMAC-SHA256 of `value` under the mount's salt, made and stored on first use.
     async fn hmac(&self, storage: &StorageView, value: &str) -> Result<String, RequestError> {
+        let salt = self.salt(storage).await?;
+        Ok(crate::crypto::hmac_sha256_hex(&salt, value.as_bytes()))
+    }
+
+    /// The mount's salt, made and stored on first use.
+    async fn salt(&self, storage: &StorageView) -> Result<Zeroizing<Vec<u8>>, RequestError> {
         let salt = self
             .salt
             .get_or_try_init(|| load_or_create_salt(storage))
             .await?;
-        Ok(crate::crypto::hmac_sha256_hex(salt, value.as_bytes()))
+        Ok(salt.clone())
     }
 
     /// The lock for the secret ID whose HMAC is `hash`.
-    async fn lock(&self, hash: &str) -> MutexGuard<'_, ()> {
-        let stripe = hash.bytes().fold(0usize, |acc, b| {
-            acc.wrapping_mul(31).wrapping_add(usize::from(b))
-        });
-        let locks = LOCKS.get_or_init(|| (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect());
-        locks[stripe % LOCK_STRIPES].lock().await
+    async fn lock(&self, hash: &str) -> MutexGuard<'static, ()> {
+        lock_for(hash).await
     }
+}
+
+/// The process-wide lock for the secret ID whose HMAC is `hash`.
+async fn lock_for(hash: &str) -> MutexGuard<'static, ()> {
+    let stripe = hash.bytes().fold(0usize, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(usize::from(b))
+    });
+    let locks = LOCKS.get_or_init(|| (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect());
+    locks[stripe % LOCK_STRIPES].lock().await
 }
 
 /// The salt at `salt`, or a new random one stored there. Reached once per engine (its

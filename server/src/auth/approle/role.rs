@@ -6,13 +6,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::AppRole;
-use crate::auth::cidr::{self, Cidr};
+use crate::auth::records::RecordStore;
 use crate::auth::token_fields::{string_list, TokenFields};
 use crate::barrier::StorageView;
+use crate::cidr::{self, Cidr};
 use crate::core::{fields, Operation, Request, RequestError, Response};
 use crate::engines::MountContext;
 
-pub(super) const ROLE_PREFIX: &str = "role/";
+/// Roles, at `role/<name>`; names are case-sensitive.
+pub(super) const ROLES: RecordStore = RecordStore::new("role/", false);
 const ROLE_ID_PREFIX: &str = "role_id/";
 
 /// A stored role.
@@ -30,13 +32,9 @@ pub(super) struct Role {
     pub token: TokenFields,
 }
 
-pub(super) fn role_key(name: &str) -> String {
-    format!("{ROLE_PREFIX}{name}")
-}
-
 /// The role, or `None`.
 pub(super) async fn load(storage: &StorageView, name: &str) -> Result<Option<Role>, RequestError> {
-    Ok(storage.get_json(&role_key(name)).await?)
+    ROLES.load(storage, name).await
 }
 
 /// The role, or a 400 saying it does not exist.
@@ -173,7 +171,7 @@ async fn save(
             .put_json(&index_key(engine, storage, &role.role_id).await?, &name)
             .await?;
     }
-    storage.put_json(&role_key(name), role).await?;
+    ROLES.save(storage, name, role).await?;
     Ok(())
 }
 
@@ -201,7 +199,7 @@ async fn delete(
     storage
         .delete(&index_key(engine, storage, &role.role_id).await?)
         .await?;
-    storage.delete(&role_key(name)).await?;
+    ROLES.delete(storage, name).await?;
     Ok(Response::empty())
 }
 

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{role, AppRole};
-use crate::auth::cidr::{self, Cidr};
 use crate::auth::token_fields::string_list;
 use crate::barrier::StorageView;
+use crate::cidr::{self, Cidr};
 use crate::core::{fields, now_unix, Operation, Request, RequestError, Response};
 use crate::engines::MountContext;
 use crate::storage::TxnOp;
@@ -35,12 +35,12 @@ pub(super) struct SecretIdEntry {
 
 /// What the accessor index points to.
 #[derive(Serialize, Deserialize)]
-struct AccessorEntry {
-    role_name: String,
-    secret_id_hash: String,
+pub(super) struct AccessorEntry {
+    pub role_name: String,
+    pub secret_id_hash: String,
 }
 
-fn entry_key(role_name: &str, hash: &str) -> String {
+pub(super) fn entry_key(role_name: &str, hash: &str) -> String {
     format!("secret_id/{role_name}/{hash}")
 }
 

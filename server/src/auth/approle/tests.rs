@@ -293,3 +293,60 @@ async fn address_bindings_are_enforced() {
 async fn new_secret_id_at(m: &TestMount, path: &str, body: Value) -> Value {
     data_of(&m.ok(Operation::Update, path, body).await)
 }
+
+#[tokio::test]
+async fn tidy_removes_expired_secret_ids_their_accessors_and_dangling_accessors() {
+    use super::secret_id::{AccessorEntry, SecretIdEntry};
+    let (m, _) = role_with(json!({"secret_id_ttl": "1h"})).await;
+    let expired = new_secret_id(&m, json!({})).await;
+    let live = new_secret_id(&m, json!({})).await;
+    let storage = &m.ctx.storage;
+    let hashes: Vec<String> = storage.list("secret_id/ci/").await.expect("lists");
+    assert_eq!(hashes.len(), 2);
+    let mut expired_hash = String::new();
+    for hash in &hashes {
+        let key = format!("secret_id/ci/{hash}");
+        let mut entry: SecretIdEntry = storage.get_json(&key).await.expect("reads").expect("entry");
+        if entry.accessor == expired["secret_id_accessor"] {
+            entry.expires_at = 1;
+            storage.put_json(&key, &entry).await.expect("writes");
+            expired_hash = hash.clone();
+        }
+    }
+    let dangling = AccessorEntry {
+        role_name: "ci".into(),
+        secret_id_hash: "gone".into(),
+    };
+    storage
+        .put_json("accessor/dangling", &dangling)
+        .await
+        .expect("writes");
+    assert_eq!(storage.list("accessor/").await.expect("lists").len(), 3);
+
+    let resp = m
+        .call(Operation::Update, "tidy/secret-id", json!({}))
+        .await
+        .expect("tidy starts");
+    assert_eq!(resp.status, Some(202));
+    assert!(resp.warnings[0].starts_with("Tidy operation successfully started"));
+    for _ in 0..100 {
+        if storage.list("accessor/").await.expect("lists").len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(storage.list("accessor/").await.expect("lists").len(), 1);
+    let left: Vec<String> = storage.list("secret_id/ci/").await.expect("lists");
+    assert!(!left.contains(&expired_hash) && left.len() == 1, "{left:?}");
+    let lookup = m
+        .ok(
+            Operation::Update,
+            "role/ci/secret-id-accessor/lookup",
+            json!({"secret_id_accessor": live["secret_id_accessor"]}),
+        )
+        .await;
+    assert_eq!(
+        data_of(&lookup)["secret_id_accessor"],
+        live["secret_id_accessor"]
+    );
+}

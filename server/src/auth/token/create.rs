@@ -1,14 +1,21 @@
 //! `auth/token/create[/<role>]` and `auth/token/create-orphan`: Vault's rules for a new
-//! token's parent, policies, TTL and limits.
+//! token's parent, policies, TTL and limits, its `type` (`service` or `batch`, from the
+//! request or the role) and `bound_cidrs` (from the request, else the role's).
+//!
+//! Batch tokens follow OpenBao's rules: no root policy, no period, no uses limit, not
+//! renewable, no accessor, and a batch token cannot create tokens. They are sealed by the
+//! token store, not stored.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::auth_info;
-use crate::core::{now_unix, Request, RequestError, Response, Unsealed};
+use crate::auth::token_fields::string_list;
+use crate::cidr::{self, Cidr};
+use crate::core::{fields, now_unix, Request, RequestError, Response, Unsealed};
 use crate::policy::Capability;
-use crate::tokens::{TokenEntry, TokenRole, TokenStore};
+use crate::tokens::{TokenEntry, TokenRole, TokenStore, BATCH_PREFIX};
 
 pub async fn create(
     unsealed: &Arc<Unsealed>,
@@ -17,6 +24,11 @@ pub async fn create(
     role_name: &str,
     orphan_path: bool,
 ) -> Result<Response, RequestError> {
+    if parent.is_batch() {
+        return Err(RequestError::invalid(
+            "batch tokens cannot create more tokens",
+        ));
+    }
     let role = match role_name {
         "" => match req.str_field("role_name")? {
             Some(name) if !name.is_empty() => Some(load_role(unsealed, name).await?),
@@ -34,11 +46,27 @@ pub async fn create(
     let orphan = orphan_path || no_parent || role.as_ref().is_some_and(|r| r.orphan);
     let policies = policies(req, parent, role.as_ref(), privileged)?;
     let (ttl, period, explicit_max_ttl) = lifetimes(unsealed, req, role.as_ref(), &policies)?;
+    let batch = is_batch(req, role.as_ref())?;
+    let num_uses = req.uint_field("num_uses")?.unwrap_or(0);
+    if batch {
+        check_batch(&policies, period, num_uses)?;
+    }
+    let bound_cidrs = bound_cidrs(req, role.as_ref())?;
+    if !bound_cidrs.is_empty() && policies.iter().any(|p| p == "root") {
+        return Err(RequestError::invalid(
+            "root tokens cannot be bound to CIDR blocks",
+        ));
+    }
     let (token, accessor) = match req.str_field("id")? {
         Some(id) if !id.is_empty() => {
             if !parent.is_root() {
                 return Err(RequestError::invalid(
                     "root or sudo privileges required to specify token id",
+                ));
+            }
+            if batch || id.starts_with(BATCH_PREFIX) {
+                return Err(RequestError::invalid(
+                    "custom token IDs cannot be batch tokens nor start with \"b.\"",
                 ));
             }
             (
@@ -73,24 +101,87 @@ pub async fn create(
         },
         meta: meta(req)?,
         display_name: display_name(req)?,
-        num_uses: req.uint_field("num_uses")?.unwrap_or(0),
+        num_uses,
         creation_time: now,
         issue_time: crate::duration::rfc3339_nanos(std::time::SystemTime::now()),
         creation_ttl: ttl,
         expire_time: if ttl == 0 { 0 } else { now + ttl },
         explicit_max_ttl,
         period,
-        renewable: renewable && ttl != 0,
+        renewable: renewable && ttl != 0 && !batch,
         orphan,
         role: role.map(|r| r.name).unwrap_or_default(),
         entity_id: String::new(),
         token_type: "service".into(),
+        bound_cidrs,
     };
-    let entry = unsealed.tokens.create(entry).await?;
+    let (token, entry) = if batch {
+        unsealed.tokens.seal_batch(TokenEntry {
+            accessor: String::new(),
+            token_type: "batch".into(),
+            ..entry
+        })
+    } else {
+        (token, unsealed.tokens.create(entry).await?)
+    };
     Ok(Response {
         auth: Some(auth_info(&token, &entry)),
         ..Response::default()
     })
+}
+
+/// Whether the new token is a batch token: the request's `type` (`service` or `batch`),
+/// which a role with `token_type` `service` or `batch` forces; else the role's
+/// `default-batch`; else service.
+fn is_batch(req: &Request, role: Option<&TokenRole>) -> Result<bool, RequestError> {
+    let requested = match req.str_field("type")? {
+        None | Some("") => None,
+        Some("service") => Some(false),
+        Some("batch") => Some(true),
+        Some(_) => return Err(RequestError::invalid("invalid 'token_type' value")),
+    };
+    let role_type = role.map_or("", |r| r.token_type.as_str());
+    let forced = match role_type {
+        "service" => Some(false),
+        "batch" => Some(true),
+        _ => None,
+    };
+    match (forced, requested) {
+        (Some(forced), Some(requested)) if forced != requested => Err(RequestError::invalid(
+            format!("the role's token_type {role_type:?} does not allow this token type"),
+        )),
+        (Some(forced), _) => Ok(forced),
+        (None, Some(requested)) => Ok(requested),
+        (None, None) => Ok(role_type == "default-batch"),
+    }
+}
+
+/// OpenBao's limits on batch tokens.
+fn check_batch(policies: &[String], period: u64, num_uses: u64) -> Result<(), RequestError> {
+    if policies.iter().any(|p| p == "root") {
+        return Err(RequestError::invalid("batch tokens cannot be root tokens"));
+    }
+    if period != 0 {
+        return Err(RequestError::invalid(
+            "batch tokens cannot have \"period\" set",
+        ));
+    }
+    if num_uses != 0 {
+        return Err(RequestError::invalid(
+            "batch tokens cannot have \"num_uses\" set",
+        ));
+    }
+    Ok(())
+}
+
+/// The request's `bound_cidrs`, else the role's `token_bound_cidrs`.
+fn bound_cidrs(req: &Request, role: Option<&TokenRole>) -> Result<Vec<Cidr>, RequestError> {
+    match string_list(&req.data, "bound_cidrs")? {
+        Some(list) => {
+            cidr::parse_list(&list).map_err(|e| fields::conversion_error("bound_cidrs", e))
+        }
+        None => Ok(role.map(|r| r.bound_cidrs.clone()).unwrap_or_default()),
+    }
 }
 
 async fn load_role(unsealed: &Unsealed, name: &str) -> Result<TokenRole, RequestError> {

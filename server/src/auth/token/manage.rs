@@ -1,4 +1,5 @@
 //! Token lookup, renewal and revocation (by token, by accessor, and the token itself).
+//! Batch tokens can be looked up, not renewed nor revoked (400, OpenBao's wording).
 
 use std::sync::Arc;
 
@@ -80,6 +81,9 @@ async fn renew_with_token(
     req: &Request,
     token: &str,
 ) -> Result<Response, RequestError> {
+    if entry.is_batch() {
+        return Err(RequestError::invalid("batch tokens cannot be renewed"));
+    }
     if !entry.renewable || entry.expire_time == 0 {
         return Err(RequestError::invalid("lease is not renewable"));
     }
@@ -123,8 +127,19 @@ pub async fn revoke(
     orphan: bool,
 ) -> Result<Response, RequestError> {
     let token = required(req, "token")?;
+    if let Some(entry) = unsealed.tokens.lookup(token, now_unix()).await? {
+        refuse_batch(&entry)?;
+    }
     let hash = unsealed.tokens.hash(token);
     revoke_hash(unsealed, &hash, orphan).await
+}
+
+/// Batch tokens end by expiring (as in Vault): nothing is stored to revoke.
+pub fn refuse_batch(entry: &TokenEntry) -> Result<(), RequestError> {
+    if entry.is_batch() {
+        return Err(RequestError::invalid("batch tokens cannot be revoked"));
+    }
+    Ok(())
 }
 
 pub async fn revoke_hash(

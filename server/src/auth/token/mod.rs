@@ -38,7 +38,10 @@ pub async fn handle(
         ("renew-self", _) if write => manage::renew(unsealed, &caller, req).await,
         ("renew", _) if write => manage::renew_token(unsealed, req).await,
         ("renew-accessor", _) if write => manage::renew_accessor(unsealed, req).await,
-        ("revoke-self", _) if write => manage::revoke_hash(unsealed, &caller.id_hash, false).await,
+        ("revoke-self", _) if write => {
+            manage::refuse_batch(&caller)?;
+            manage::revoke_hash(unsealed, &caller.id_hash, false).await
+        }
         ("revoke", _) if write => manage::revoke(unsealed, req, false).await,
         ("revoke-orphan", _) if write => manage::revoke(unsealed, req, true).await,
         ("revoke-accessor", _) if write => manage::revoke_accessor(unsealed, req).await,
@@ -76,9 +79,7 @@ pub(crate) fn lookup_data(entry: &TokenEntry, id: &str) -> Map<String, Value> {
     let expire_time = if entry.expire_time == 0 {
         Value::Null
     } else {
-        json!(crate::duration::rfc3339_nanos(
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(entry.expire_time)
-        ))
+        json!(crate::duration::rfc3339_unix(entry.expire_time))
     };
     let mut data = json!({
         "accessor": entry.accessor,
@@ -105,8 +106,15 @@ pub(crate) fn lookup_data(entry: &TokenEntry, id: &str) -> Map<String, Value> {
     if !entry.role.is_empty() {
         data["role"] = json!(entry.role);
     }
+    if !entry.bound_cidrs.is_empty() {
+        let cidrs: Vec<String> = entry.bound_cidrs.iter().map(ToString::to_string).collect();
+        data["bound_cidrs"] = json!(cidrs);
+    }
     match data {
         Value::Object(map) => map,
         _ => Map::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;

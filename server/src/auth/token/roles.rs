@@ -1,8 +1,11 @@
-//! `auth/token/roles[/<name>]`: token roles that pre-set policies, TTLs and orphan-ness.
+//! `auth/token/roles[/<name>]`: token roles that pre-set policies, TTLs, orphan-ness, the
+//! token type and `token_bound_cidrs`.
 
 use serde_json::json;
 
-use crate::core::{Operation, Request, RequestError, Response, Unsealed};
+use crate::auth::token_fields::string_list;
+use crate::cidr;
+use crate::core::{fields, Operation, Request, RequestError, Response, Unsealed};
 use crate::tokens::TokenRole;
 
 pub async fn handle(
@@ -38,6 +41,7 @@ pub async fn handle(
                 "explicit_max_ttl": role.explicit_max_ttl,
                 "token_explicit_max_ttl": role.explicit_max_ttl,
                 "token_type": if role.token_type.is_empty() { "default-service" } else { &role.token_type },
+                "token_bound_cidrs": role.bound_cidrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
             })))
         }
         Operation::Create | Operation::Update => {
@@ -74,12 +78,29 @@ pub async fn handle(
                 role.path_suffix = suffix.to_string();
             }
             if let Some(kind) = req.str_field("token_type")? {
-                if !matches!(kind, "" | "service" | "default-service" | "default") {
-                    return Err(RequestError::invalid(format!(
-                        "unsupported token_type {kind:?}: only service tokens are issued"
-                    )));
+                if !matches!(
+                    kind,
+                    "" | "service" | "default-service" | "default" | "batch" | "default-batch"
+                ) {
+                    return Err(RequestError::invalid("invalid 'token_type' value"));
                 }
                 role.token_type = kind.to_string();
+            }
+            let cidrs_field = if req.data.contains_key("token_bound_cidrs") {
+                "token_bound_cidrs"
+            } else {
+                "bound_cidrs"
+            };
+            if let Some(list) = string_list(&req.data, cidrs_field)? {
+                role.bound_cidrs = cidr::parse_list(&list)
+                    .map_err(|e| fields::conversion_error(cidrs_field, e))?;
+            }
+            // Batch tokens are not in the parent index, so only orphans may be batch by
+            // default (OpenBao's rule and wording).
+            if role.token_type == "batch" && !role.orphan {
+                return Err(RequestError::invalid(
+                    "'token_type' cannot be 'batch' when role is set to generate non-orphan tokens",
+                ));
             }
             unsealed.tokens.put_role(&role).await?;
             Ok(Response::empty())

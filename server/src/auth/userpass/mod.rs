@@ -5,9 +5,13 @@
 //!
 //! Usernames are case-insensitive (stored lower-cased, as Vault). A login for an unknown
 //! user verifies the password against a decoy hash so its timing matches a known user's,
-//! and every failure answers the same "invalid username or password".
+//! and every failure answers the same "invalid username or password". Repeated failures
+//! lock the user name and the client address out for a while ([`throttle`]).
 
 pub mod password;
+pub mod throttle;
+
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -29,6 +33,17 @@ const USER_PREFIX: &str = "user/";
 pub struct Userpass {
     /// Made on the first login for an unknown user, then reused.
     decoy: OnceCell<PasswordHash>,
+    throttle: throttle::Throttle,
+}
+
+impl Userpass {
+    /// A mount with the login limits of its options.
+    pub fn for_mount(entry: &crate::core::mounts::MountEntry) -> Result<Self, RequestError> {
+        Ok(Self {
+            decoy: OnceCell::new(),
+            throttle: throttle::Throttle::new(throttle::Limits::from_mount(entry)?),
+        })
+    }
 }
 
 /// A stored user.
@@ -104,6 +119,8 @@ impl Userpass {
         req: &Request,
     ) -> Result<Response, RequestError> {
         let password = required_password(req, "missing password")?;
+        let addr = req.remote_addr;
+        self.throttle.check(name, addr, Instant::now())?;
         let user: Option<User> = storage.get_json(&user_key(name)).await?;
         let stored = match &user {
             Some(user) => user.password.clone(),
@@ -111,11 +128,13 @@ impl Userpass {
         };
         let matches = password::verify(stored, password).await?;
         let Some(user) = user.filter(|_| matches) else {
+            self.throttle.failed(name, addr, Instant::now());
             return Err(RequestError::invalid("invalid username or password"));
         };
-        if !user.token.allows_address(req.remote_addr) {
+        if !user.token.allows_address(addr) {
             return Err(RequestError::PermissionDenied);
         }
+        self.throttle.succeeded(name, addr);
         let mut metadata = Map::new();
         metadata.insert("username".into(), Value::from(name));
         Ok(Response {

@@ -153,3 +153,45 @@ async fn password_changes_and_bound_cidrs() {
         .await;
     assert!(bad_name.contains("invalid name"), "{bad_name}");
 }
+
+#[tokio::test]
+async fn repeated_failures_lock_the_user_and_the_address_out_until_a_success() {
+    use crate::auth::testutil::auth_mount_with_options;
+    let m = auth_mount_with_options(
+        "userpass",
+        &[("lockout_threshold", "2"), ("lockout_duration", "1s")],
+    )
+    .await;
+    m.ok(Operation::Update, "users/bob", json!({"password": "right"}))
+        .await;
+    m.ok(Operation::Update, "users/amy", json!({"password": "right"}))
+        .await;
+    let attempt = |user: &'static str, password: &'static str, addr: &'static str| {
+        login(&m, user, json!({ "password": password }), Some(addr))
+    };
+    for _ in 0..2 {
+        assert!(attempt("login/bob", "wrong", "10.0.0.1").await.is_err());
+    }
+    for (user, addr) in [("login/bob", "10.0.0.2"), ("login/amy", "10.0.0.1")] {
+        match attempt(user, "right", addr).await {
+            Err(RequestError::QuotaExceeded { retry_after, .. }) => assert_eq!(retry_after, 1),
+            other => panic!("{user} from {addr}: expected a 429, got {other:?}"),
+        }
+    }
+    assert!(attempt("login/amy", "right", "10.0.0.3").await.is_ok());
+    // Unknown users are locked out alike.
+    for _ in 0..2 {
+        assert!(attempt("login/ghost", "x", "10.0.0.4").await.is_err());
+    }
+    assert!(matches!(
+        attempt("login/ghost", "x", "10.0.0.5").await,
+        Err(RequestError::QuotaExceeded { .. })
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(attempt("login/bob", "right", "10.0.0.1").await.is_ok());
+    assert!(attempt("login/bob", "wrong", "10.0.0.1").await.is_err());
+    assert!(
+        attempt("login/bob", "right", "10.0.0.1").await.is_ok(),
+        "the success reset the count"
+    );
+}

@@ -9,8 +9,6 @@ use crate::barrier::{Barrier, StorageView};
 use crate::core::mounts::MountEntry;
 use crate::core::{Operation, Request, RequestError, Response};
 use crate::engines::{Engine, MountContext};
-use crate::storage::inmem::Inmem;
-use crate::storage::Backend;
 use crate::tokens::TokenEntry;
 
 /// A mounted engine with its own unsealed barrier.
@@ -132,9 +130,5 @@ pub(crate) fn data_of(resp: &Response) -> Value {
 }
 
 async fn test_barrier() -> Arc<Barrier> {
-    let backend: Arc<dyn Backend> = Arc::new(Inmem::new());
-    let barrier = Barrier::initialize(backend, &[7u8; 32], "now".into())
-        .await
-        .expect("a fresh in-memory barrier initialises");
-    Arc::new(barrier)
+    crate::barrier::in_memory_for_tests().await
 }

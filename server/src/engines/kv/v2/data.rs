@@ -10,11 +10,12 @@ use super::store::{
     encode, load_record, meta_key, take_version_data, KeyMetadata, KeyRecord, MountConfig,
 };
 use super::{not_found_with, KvV2};
-use crate::barrier::StorageView;
+use crate::barrier::{BarrierError, StorageView};
 use crate::core::fields;
 use crate::core::{Operation, Request, RequestError, Response};
 use crate::duration::rfc3339_nanos;
 use crate::engines::kv::writable_path;
+use crate::storage::StorageError;
 
 pub async fn handle(
     engine: &KvV2,
@@ -139,9 +140,16 @@ async fn write(
     let cas = cas_option(req)?;
     let config = engine.config(storage).await?;
     let _key = engine.lock_key(path).await;
-    let mut record = load_record(storage, path).await?.unwrap_or_default();
-    check_cas(cas, &config, &record.meta)?;
-    commit_version(storage, path, &mut record, data.clone(), &config).await
+    for _ in 0..COMMIT_ATTEMPTS {
+        let mut record = load_record(storage, path).await?.unwrap_or_default();
+        check_cas(cas, &config, &record.meta)?;
+        if let Some(done) =
+            commit_version(storage, path, &mut record, data.clone(), &config).await?
+        {
+            return Ok(done);
+        }
+    }
+    Err(concurrent_writes(path))
 }
 
 async fn patch(
@@ -154,10 +162,36 @@ async fn patch(
     let cas = cas_option(req)?;
     let config = engine.config(storage).await?;
     let _key = engine.lock_key(path).await;
-    let mut record = load_record(storage, path)
-        .await?
-        .ok_or(RequestError::NotFound)?;
-    check_cas(cas, &config, &record.meta)?;
+    for _ in 0..COMMIT_ATTEMPTS {
+        let record = load_record(storage, path)
+            .await?
+            .ok_or(RequestError::NotFound)?;
+        if let Some(done) = patch_once(storage, path, record, changes, cas, &config).await? {
+            return Ok(done);
+        }
+    }
+    Err(concurrent_writes(path))
+}
+
+/// Times a write re-reads the key after another node committed a version first.
+const COMMIT_ATTEMPTS: usize = 5;
+
+fn concurrent_writes(path: &str) -> RequestError {
+    RequestError::Unavailable(format!(
+        "{path:?} is being written concurrently by other requests; retry"
+    ))
+}
+
+/// One attempt of a patch; `None` when another writer committed first.
+async fn patch_once(
+    storage: &StorageView,
+    path: &str,
+    mut record: KeyRecord,
+    changes: &Value,
+    cas: Option<i64>,
+    config: &MountConfig,
+) -> Result<Option<Response>, RequestError> {
+    check_cas(cas, config, &record.meta)?;
     let current = record.meta.current_version;
     let version_meta = record
         .meta
@@ -167,7 +201,7 @@ async fn patch(
     let latest = match &record.latest {
         Some(latest) if !version_meta.is_gone(SystemTime::now()) => latest,
         // Vault answers a patch of a deleted or destroyed version with its metadata.
-        _ => return Ok(not_found_with(record.meta.version_view(current))),
+        _ => return Ok(Some(not_found_with(record.meta.version_view(current)))),
     };
     if latest.is_null() {
         // Vault refuses too (with a 500); there is nothing to merge into.
@@ -177,21 +211,25 @@ async fn patch(
     }
     let mut patched = latest.clone();
     merge_patch(&mut patched, changes);
-    commit_version(storage, path, &mut record, patched, &config).await
+    commit_version(storage, path, &mut record, patched, config).await
 }
 
-/// Stores `data` as the key's new version and answers with that version's metadata.
+/// Stores `data` as the key's new version and answers with that version's metadata;
+/// `None` when another writer (another node) committed a version first.
 async fn commit_version(
     storage: &StorageView,
     path: &str,
     record: &mut KeyRecord,
     data: Value,
     config: &MountConfig,
-) -> Result<Response, RequestError> {
+) -> Result<Option<Response>, RequestError> {
     let ops = append_version(record, path, data, config, SystemTime::now());
-    storage.transaction(ops).await?;
+    match storage.transaction(ops).await {
+        Err(BarrierError::Storage(StorageError::Conflict { .. })) => return Ok(None),
+        other => other?,
+    }
     let version = record.meta.current_version;
-    Ok(Response::data(record.meta.version_view(version)))
+    Ok(Some(Response::data(record.meta.version_view(version))))
 }
 
 async fn delete_latest(

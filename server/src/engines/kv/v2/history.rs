@@ -12,7 +12,9 @@ use crate::storage::TxnOp;
 
 /// Makes `data` the new current version of `record` (the key at `path`) and returns the
 /// operations to run in one transaction: the previous current data moves to `ver/`,
-/// versions beyond the limit are deleted, and the record is rewritten.
+/// versions beyond the limit are deleted, and the record is rewritten. The moved version
+/// (or, for a new key, the record) is a [`TxnOp::Create`], so of two writers that started
+/// from the same version — on two nodes of a shared store — only one commits.
 pub fn append_version(
     record: &mut KeyRecord,
     path: &str,
@@ -21,6 +23,8 @@ pub fn append_version(
     now: SystemTime,
 ) -> Vec<TxnOp> {
     let previous = record.meta.current_version;
+    // Never stored before (no version, no metadata written on its own).
+    let new_key = previous == 0 && record.meta.created_time.is_empty();
     let previous_data = record.latest.take();
     let created = rfc3339_nanos(now);
     let deletion_time = record.meta.deletion_time(config, now);
@@ -47,14 +51,17 @@ pub fn append_version(
         .collect();
     if let Some(previous_data) = previous_data {
         if record.meta.versions.contains_key(&previous) {
-            ops.push(TxnOp::Put(
+            ops.push(TxnOp::Create(
                 version_key(previous, path),
                 encode(&previous_data),
             ));
         }
     }
     record.latest = Some(data);
-    ops.push(TxnOp::Put(meta_key(path), encode(record)));
+    ops.push(match new_key {
+        true => TxnOp::Create(meta_key(path), encode(record)),
+        false => TxnOp::Put(meta_key(path), encode(record)),
+    });
     ops
 }
 
@@ -84,7 +91,7 @@ mod tests {
     fn put_keys(ops: &[TxnOp]) -> Vec<String> {
         ops.iter()
             .filter_map(|op| match op {
-                TxnOp::Put(key, _) => Some(key.clone()),
+                TxnOp::Put(key, _) | TxnOp::Create(key, _) => Some(key.clone()),
                 TxnOp::Delete(_) => None,
             })
             .collect()
@@ -94,7 +101,7 @@ mod tests {
         ops.iter()
             .filter_map(|op| match op {
                 TxnOp::Delete(key) => Some(key.clone()),
-                TxnOp::Put(..) => None,
+                TxnOp::Put(..) | TxnOp::Create(..) => None,
             })
             .collect()
     }

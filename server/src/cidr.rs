@@ -1,7 +1,7 @@
-//! CIDR blocks for the auth methods' address bindings (`token_bound_cidrs`,
-//! `secret_id_bound_cidrs`): parsing in Vault's accepted forms (`10.0.0.0/8`, a bare
-//! address meaning one host), membership tests, and Vault's read-back form (a one-host
-//! block is shown as the bare address).
+//! CIDR blocks for address bindings (`token_bound_cidrs` of the auth methods' roles,
+//! `secret_id_bound_cidrs`, and the `bound_cidrs` a token entry carries): parsing in
+//! Vault's accepted forms (`10.0.0.0/8`, a bare address meaning one host), membership
+//! tests, and Vault's read-back form (a one-host block is shown as the bare address).
 
 use std::fmt;
 use std::net::IpAddr;

@@ -1,0 +1,71 @@
+//! The `jwt` auth method, for CI systems that mint OIDC tokens (GitHub Actions, GitLab CI):
+//! a job presents its JWT and gets a token if the signature and the role's bindings hold.
+//! Paths (relative to the mount): `config` (read/write), `role/<name>` (read/write/delete,
+//! LIST `role/`) and `login` (`role` or the config's `default_role`, `jwt`;
+//! unauthenticated).
+//!
+//! Keys come from exactly one source ([`config`]): static PEM keys
+//! (`jwt_validation_pubkeys`), a JWKS URL, or an OIDC discovery URL whose
+//! `/.well-known/openid-configuration` names the JWKS. Fetched key sets are cached
+//! ([`keys`]): refreshed hourly, re-fetched once when a token names an unknown `kid` (key
+//! rotation), with a short negative cache so made-up key IDs cannot make us hammer the
+//! JWKS host.
+//!
+//! Differences from Vault: only `role_type = "jwt"` exists (the browser OIDC flow is not
+//! supported: `oidc` roles are refused with a 400), and it is the default; tokens must
+//! carry `exp`; there is no entity store, so groups are not mapped; unknown parameters
+//! are refused with a 400 naming them.
+
+mod config;
+mod keys;
+mod login;
+mod role;
+
+use async_trait::async_trait;
+
+use crate::auth::kubernetes::review::ClientCache;
+use crate::auth::records::{dispatch, Layout};
+use crate::core::{Request, RequestError, Response};
+use crate::engines::{Engine, MountContext};
+
+const LAYOUT: Layout<config::Config, role::Role> = Layout {
+    roles: role::ROLES,
+    config_api: config::to_api,
+    role_api: role::to_api,
+};
+
+/// One mount of the jwt method.
+#[derive(Default)]
+pub struct JwtAuth {
+    keys: keys::KeyCache,
+    clients: ClientCache,
+}
+
+#[async_trait]
+impl Engine for JwtAuth {
+    async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
+        let write_config = || async {
+            let response = config::write(ctx, req).await?;
+            self.keys.clear().await;
+            Ok(response)
+        };
+        let login = || login::login(self, ctx, req);
+        let write_role = |name| role::write(ctx, name, req);
+        dispatch(&LAYOUT, ctx, req, login, write_config, write_role).await
+    }
+
+    fn unauthenticated_paths(&self) -> &'static [&'static str] {
+        &["login"]
+    }
+
+    async fn exists(
+        &self,
+        ctx: &MountContext,
+        req: &Request,
+    ) -> Result<Option<bool>, RequestError> {
+        role::ROLES.exists_at(&ctx.storage, &req.path).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,276 @@
+//! Connections: one sqlx pool per config, and running statement lists on it.
+//!
+//! Pools live in [`Pools`], keyed by config name and tagged with the config's `generation`
+//! (a random id renewed on every config write, reset and root rotation), so a stale pool
+//! is never reused: it is closed and replaced. Driver errors are scrubbed of the URL and
+//! password before they reach a message or a log line.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Executor};
+use tokio::sync::Mutex;
+use zeroize::Zeroizing;
+
+use super::config::ConnectionConfig;
+use super::plugin::{driver_url, Kind};
+use crate::core::RequestError;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How long establishing one connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a database operation failed. Messages are already scrubbed of secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The connection could not be set up (bad URL, unreachable, authentication).
+    #[error("error connecting to the database: {0}")]
+    Connect(String),
+    /// The database rejected a statement.
+    #[error("error running statement: {0}")]
+    Statement(String),
+}
+
+impl DbError {
+    /// A statement the operator wrote is a 400; an unreachable database a 500.
+    pub fn into_request_error(self) -> RequestError {
+        match self {
+            DbError::Statement(_) => RequestError::invalid(self.to_string()),
+            DbError::Connect(_) => RequestError::internal(self.to_string()),
+        }
+    }
+}
+
+/// An open pool for one of the supported kinds.
+#[derive(Clone)]
+pub enum Pool {
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// Everything needed to connect, with the password filled in (wiped on drop).
+struct Target {
+    kind: Kind,
+    url: Zeroizing<String>,
+    /// Strings to scrub from driver messages.
+    secrets: Vec<Zeroizing<String>>,
+}
+
+impl Target {
+    fn of(config: &ConnectionConfig) -> Result<Self, DbError> {
+        let kind = config.plugin().kind;
+        let url = driver_url(
+            kind,
+            &config.connection_url,
+            &config.username,
+            &config.password,
+            config.disable_escaping,
+        )
+        .map(Zeroizing::new)
+        .map_err(DbError::Connect)?;
+        let secrets = [config.password.as_str(), url.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| Zeroizing::new(s.to_string()))
+            .collect();
+        Ok(Self { kind, url, secrets })
+    }
+
+    fn scrub(&self, message: String) -> String {
+        self.secrets.iter().fold(message, |m, secret| {
+            m.replace(secret.as_str(), "[redacted]")
+        })
+    }
+
+    fn connect_error(&self, err: sqlx::Error) -> DbError {
+        DbError::Connect(self.scrub(err.to_string()))
+    }
+
+    fn pg_options(&self) -> Result<PgConnectOptions, DbError> {
+        PgConnectOptions::from_str(&self.url)
+            .map(|o| o.application_name("cofre").disable_statement_logging())
+            .map_err(|e| self.connect_error(e))
+    }
+
+    fn mysql_options(&self) -> Result<MySqlConnectOptions, DbError> {
+        MySqlConnectOptions::from_str(&self.url)
+            .map(|o| o.disable_statement_logging())
+            .map_err(|e| self.connect_error(e))
+    }
+}
+
+/// Opens one connection and closes it: the config write's `verify_connection` check. Gives
+/// the driver's own reason (a pool would retry until a timeout and lose it).
+pub async fn verify(config: &ConnectionConfig) -> Result<(), DbError> {
+    let target = Target::of(config)?;
+    let attempt = async {
+        match target.kind {
+            Kind::Postgres => target.pg_options()?.connect().await.map(|c| c.close()),
+            Kind::MySql => target.mysql_options()?.connect().await.map(|c| c.close()),
+        }
+        .map_err(|e| target.connect_error(e))
+    };
+    let close = tokio::time::timeout(CONNECT_TIMEOUT, attempt)
+        .await
+        .map_err(|_| DbError::Connect("timed out connecting to the database".into()))??;
+    let _ = close.await;
+    Ok(())
+}
+
+/// A pool for `config`, connecting lazily (the first statement opens a connection).
+fn open(config: &ConnectionConfig) -> Result<Pool, DbError> {
+    let target = Target::of(config)?;
+    let max_open = config.max_open_connections.max(1);
+    let lifetime = (config.max_connection_lifetime > 0)
+        .then(|| Duration::from_secs(config.max_connection_lifetime));
+    Ok(match target.kind {
+        Kind::Postgres => Pool::Postgres(
+            PgPoolOptions::new()
+                .max_connections(max_open)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .max_lifetime(lifetime)
+                .connect_lazy_with(target.pg_options()?),
+        ),
+        Kind::MySql => Pool::MySql(
+            MySqlPoolOptions::new()
+                .max_connections(max_open)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .max_lifetime(lifetime)
+                .connect_lazy_with(target.mysql_options()?),
+        ),
+    })
+}
+
+impl Pool {
+    async fn close(&self) {
+        match self {
+            Pool::Postgres(pool) => pool.close().await,
+            Pool::MySql(pool) => pool.close().await,
+        }
+    }
+
+    /// Runs `statements` in order. PostgreSQL: in one transaction (all or nothing).
+    /// MySQL: one by one, since its DDL commits implicitly anyway.
+    ///
+    /// Boxed so callers inside `async_trait` futures see a plain `Send` future rather
+    /// than sqlx's higher-ranked executor bounds ("not general enough").
+    pub fn execute<'a>(&'a self, statements: &'a [String]) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(self.execute_inner(statements))
+    }
+
+    async fn execute_inner(&self, statements: &[String]) -> Result<(), DbError> {
+        match self {
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(no_connection)?;
+                for statement in statements {
+                    let conn: &mut sqlx::PgConnection = &mut tx;
+                    conn.execute(sqlx::raw_sql(statement))
+                        .await
+                        .map_err(classify)?;
+                }
+                tx.commit().await.map_err(classify)
+            }
+            Pool::MySql(pool) => {
+                let mut conn = pool.acquire().await.map_err(no_connection)?;
+                for statement in statements {
+                    let conn: &mut sqlx::MySqlConnection = &mut conn;
+                    conn.execute(sqlx::raw_sql(statement))
+                        .await
+                        .map_err(classify)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs each statement on its own, ignoring failures: best-effort cleanup.
+    pub async fn execute_each_ignoring_errors(&self, statements: &[String]) {
+        for statement in statements {
+            if let Err(err) = self.execute(std::slice::from_ref(statement)).await {
+                tracing::debug!(error = %err, "cleanup statement failed");
+            }
+        }
+    }
+
+    /// The values of a one-column text query (user hosts, session ids, schemas).
+    pub fn query_strings<'a>(
+        &'a self,
+        sql: &'a str,
+        binds: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<String>, DbError>> {
+        Box::pin(self.query_strings_inner(sql, binds))
+    }
+
+    async fn query_strings_inner(&self, sql: &str, binds: &[&str]) -> Result<Vec<String>, DbError> {
+        match self {
+            Pool::Postgres(pool) => {
+                let mut query = sqlx::query_scalar::<_, String>(sql);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                query.fetch_all(pool).await.map_err(classify)
+            }
+            Pool::MySql(pool) => {
+                let mut query = sqlx::query_scalar::<_, String>(sql);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                query.fetch_all(pool).await.map_err(classify)
+            }
+        }
+    }
+}
+
+/// Database errors are the statement's fault; everything else is the connection's. The
+/// pool's URL never appears in sqlx's messages for these.
+fn classify(err: sqlx::Error) -> DbError {
+    match err {
+        sqlx::Error::Database(db) => DbError::Statement(db.message().to_string()),
+        other => DbError::Connect(other.to_string()),
+    }
+}
+
+/// Getting a connection failed (even with a database error such as a bad password).
+fn no_connection(err: sqlx::Error) -> DbError {
+    DbError::Connect(err.to_string())
+}
+
+/// The engine's pools, by config name, each with the config generation it was built for.
+#[derive(Default)]
+pub struct Pools {
+    pools: Mutex<HashMap<String, (String, Pool)>>,
+}
+
+impl Pools {
+    /// The pool for `name` at `config`'s generation, opening it if needed (and closing
+    /// one built for an older generation).
+    pub async fn get(&self, name: &str, config: &ConnectionConfig) -> Result<Pool, DbError> {
+        let mut pools = self.pools.lock().await;
+        if let Some((generation, pool)) = pools.get(name) {
+            if *generation == config.generation {
+                return Ok(pool.clone());
+            }
+        }
+        let pool = open(config)?;
+        if let Some((_, old)) =
+            pools.insert(name.to_string(), (config.generation.clone(), pool.clone()))
+        {
+            tokio::spawn(async move { old.close().await });
+        }
+        Ok(pool)
+    }
+
+    /// Closes and forgets the pool for `name` (config deleted, rewritten or reset).
+    pub async fn drop_pool(&self, name: &str) {
+        let old = self.pools.lock().await.remove(name);
+        if let Some((_, pool)) = old {
+            pool.close().await;
+        }
+    }
+}
