@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::config::ClientBuilder;
+use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::{Error, Secret};
 
 /// An async client for Cofre or any Vault-API server. Cheap to clone (clones share one
@@ -22,6 +23,7 @@ pub struct Client {
     http: reqwest::Client,
     address: String,
     token: Option<Token>,
+    retry: RetryPolicy,
 }
 
 /// The client's token: wiped from memory on drop, never printed.
@@ -56,6 +58,8 @@ pub(crate) struct RawResponse {
     pub(crate) body: String,
     pub(crate) method: String,
     pub(crate) url: String,
+    /// The `Retry-After` header, when it held whole seconds.
+    pub(crate) retry_after: Option<std::time::Duration>,
 }
 
 impl RawResponse {
@@ -114,11 +118,36 @@ impl Client {
         http: reqwest::Client,
         address: String,
         token: Option<String>,
+        retry: RetryPolicy,
     ) -> Self {
         Self {
             http,
             address,
             token: token.map(Token),
+            retry,
+        }
+    }
+
+    /// The retry policy of this client (see [`ClientBuilder::retry_policy`]).
+    ///
+    /// ```no_run
+    /// # fn demo(client: cofre_client::Client) { println!("{} retries", client.retry_policy().max_retries); }
+    /// ```
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// A copy of this client with another retry policy.
+    ///
+    /// ```no_run
+    /// # fn demo(client: cofre_client::Client) {
+    /// let patient = client.with_retry_policy(cofre_client::RetryPolicy { max_retries: 5, ..Default::default() });
+    /// # }
+    /// ```
+    pub fn with_retry_policy(&self, retry: RetryPolicy) -> Client {
+        Client {
+            retry,
+            ..self.clone()
         }
     }
 
@@ -154,6 +183,7 @@ impl Client {
             http: self.http.clone(),
             address: self.address.clone(),
             token: (!token.is_empty()).then_some(Token(token)),
+            retry: self.retry,
         }
     }
 
@@ -262,13 +292,42 @@ impl Client {
         success_secret(response)
     }
 
-    /// Sends one request and collects the answer, whatever its status.
+    /// Sends a request and collects the answer, whatever its status, retrying as the
+    /// client's [`RetryPolicy`] allows (transport errors, 5xx except 501, 429).
     pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, &str)],
         body: Body<'_>,
+    ) -> Result<RawResponse, Error> {
+        let retried = self.retry.allows(&method);
+        let mut attempt = 0;
+        loop {
+            let result = self.send_once(method.clone(), path, query, &body).await;
+            let retry_after = match &result {
+                Err(Error::Transport { .. }) => None,
+                Ok(response) if RetryPolicy::retries_status(response.status) => {
+                    response.retry_after
+                }
+                _ => return result,
+            };
+            let delay = retried
+                .then(|| self.retry.delay(attempt, retry_after))
+                .flatten();
+            let Some(delay) = delay else { return result };
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Sends one request and collects the answer, whatever its status (no retries).
+    pub(crate) async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &Body<'_>,
     ) -> Result<RawResponse, Error> {
         let mut url = format!("{}/v1/{}", self.address, path.trim_start_matches('/'));
         if !query.is_empty() {
@@ -305,12 +364,19 @@ impl Client {
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
+        let retry_after = parse_retry_after(
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
         let body = response.text().await.map_err(transport)?;
         Ok(RawResponse {
             status,
             body,
             method: method_name,
             url,
+            retry_after,
         })
     }
 }
@@ -383,6 +449,7 @@ mod tests {
             body: r#"{"errors":[]}"#.into(),
             method: "GET".into(),
             url: "http://h/v1/x".into(),
+            retry_after: None,
         };
         assert_eq!(secret_or_not_found(response).unwrap(), None);
     }
@@ -394,6 +461,7 @@ mod tests {
             body: r#"{"request_id":"r","data":{"data":null,"metadata":{"version":2}}}"#.into(),
             method: "GET".into(),
             url: "http://h/v1/x".into(),
+            retry_after: None,
         };
         let secret = secret_or_not_found(response).unwrap().unwrap();
         assert_eq!(secret.data.unwrap()["metadata"]["version"], 2);
@@ -406,6 +474,7 @@ mod tests {
             body: r#"{"errors":["permission denied"]}"#.into(),
             method: "GET".into(),
             url: "http://h/v1/x".into(),
+            retry_after: None,
         };
         let err = secret_or_not_found(response).unwrap_err();
         assert_eq!(err.status(), Some(403));

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::Error;
+use crate::{Error, RetryPolicy};
 
 /// The address used when neither the builder nor the environment names one.
 ///
@@ -41,6 +41,7 @@ pub struct ClientBuilder {
     ca_cert_file: Option<PathBuf>,
     skip_verify: bool,
     timeout: Option<Duration>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -51,6 +52,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("ca_cert_file", &self.ca_cert_file)
             .field("skip_verify", &self.skip_verify)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -68,7 +70,8 @@ impl ClientBuilder {
     /// A builder filled from the environment: `COFRE_ADDR`/`VAULT_ADDR`,
     /// `COFRE_TOKEN`/`VAULT_TOKEN` (else the token helper file `~/.cofre-token`),
     /// `COFRE_CACERT`/`VAULT_CACERT`, `COFRE_SKIP_VERIFY`/`VAULT_SKIP_VERIFY` and
-    /// `COFRE_CLIENT_TIMEOUT`/`VAULT_CLIENT_TIMEOUT`. Later builder calls override it.
+    /// `COFRE_CLIENT_TIMEOUT`/`VAULT_CLIENT_TIMEOUT` and `COFRE_MAX_RETRIES`/
+    /// `VAULT_MAX_RETRIES`. Later builder calls override it.
     ///
     /// ```no_run
     /// # fn demo() -> Result<(), cofre_client::Error> {
@@ -122,6 +125,13 @@ impl ClientBuilder {
                     "{name}={value:?} is not a duration; use seconds (\"30\") or a unit (\"30s\", \"2m\")"
                 ))
             })?);
+        }
+        if let Some((name, value)) = var("MAX_RETRIES") {
+            builder.retry.max_retries = value.trim().parse().map_err(|_| {
+                Error::Config(format!(
+                    "{name}={value:?} is not a number of retries; use 0, 1, 2, …"
+                ))
+            })?;
         }
         Ok(builder)
     }
@@ -193,6 +203,31 @@ impl ClientBuilder {
         self
     }
 
+    /// How many times a failed read is retried (default 2; 0 disables retries). See
+    /// [`RetryPolicy`] for what is retried and how long the client waits.
+    ///
+    /// ```no_run
+    /// let builder = cofre_client::Client::builder().max_retries(5);
+    /// ```
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// The whole retry policy: retries, base and maximum delay, and whether writes are
+    /// retried too.
+    ///
+    /// ```no_run
+    /// let builder = cofre_client::Client::builder().retry_policy(cofre_client::RetryPolicy {
+    ///     retry_writes: true,
+    ///     ..Default::default()
+    /// });
+    /// ```
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Builds the client, checking the address and loading the CA certificate.
     ///
     /// ```no_run
@@ -231,7 +266,7 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))?;
         let token = self.token.filter(|t| !t.is_empty());
-        Ok(Client::from_parts(http, address, token))
+        Ok(Client::from_parts(http, address, token, self.retry))
     }
 }
 
@@ -316,6 +351,7 @@ mod tests {
                 ("VAULT_CACERT", "/tmp/ca.pem"),
                 ("VAULT_SKIP_VERIFY", "true"),
                 ("VAULT_CLIENT_TIMEOUT", "2m"),
+                ("VAULT_MAX_RETRIES", "5"),
             ],
             None,
         )
@@ -325,6 +361,7 @@ mod tests {
         assert_eq!(b.ca_cert_file, Some(PathBuf::from("/tmp/ca.pem")));
         assert!(b.skip_verify);
         assert_eq!(b.timeout, Some(Duration::from_secs(120)));
+        assert_eq!(b.retry.max_retries, 5);
     }
 
     #[test]

@@ -43,7 +43,8 @@ impl<'a> Sys<'a> {
     pub async fn health(&self) -> Result<Health, Error> {
         let response = self
             .client
-            .send(Method::GET, "sys/health", &[], Body::None)
+            // Not retried: 503 and 429 are answers here (sealed, standby), not failures.
+            .send_once(Method::GET, "sys/health", &[], &Body::None)
             .await?;
         let answered = matches!(response.status, 200 | 429 | 472 | 473 | 501 | 503);
         if !answered || response.body.trim().is_empty() {
@@ -361,7 +362,7 @@ impl<'a> Sys<'a> {
 
 /// The response's payload: `data` of an envelope, or the whole body for the sys
 /// endpoints that answer with bare JSON.
-fn decode_payload<T: DeserializeOwned>(response: RawResponse) -> Result<T, Error> {
+pub(crate) fn decode_payload<T: DeserializeOwned>(response: RawResponse) -> Result<T, Error> {
     if !response.is_success() {
         return Err(response.to_error());
     }
@@ -409,6 +410,7 @@ mod tests {
             body: body.into(),
             method: "GET".into(),
             url: "http://h/v1/sys/x".into(),
+            retry_after: None,
         }
     }
 
