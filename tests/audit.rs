@@ -1,7 +1,8 @@
 //! End-to-end tests of audit devices: config-declared file devices record hashed request
 //! and response lines, `sys/audit-hash` matches them, enabling over the API needs the
 //! unsafe flag, an unwritable audit file fails requests closed, and `cofre audit verify`
-//! checks the hash chain.
+//! checks the hash chain; a socket device sends the same lines to a TCP peer, and a file
+//! device with `file_path = "stdout"` writes them to the server's standard output.
 
 mod common;
 
@@ -33,17 +34,6 @@ fn lines(file: &Path) -> Vec<Value> {
         .collect()
 }
 
-async fn mount_kv(server: &TestServer) {
-    let (status, body) = server
-        .api
-        .post(
-            "sys/mounts/secret",
-            json!({"type": "kv", "options": {"version": "2"}}),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
-}
-
 fn verify(file: &Path) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_cofre"))
         .args(["audit", "verify"])
@@ -59,7 +49,7 @@ fn verify(file: &Path) -> (i32, String) {
 async fn config_device_records_hashed_requests_and_responses() {
     let (dir, file, config) = audit_config("records");
     let server = TestServer::start_with_config(&config).await;
-    mount_kv(&server).await;
+    server.api.enable_kv("secret", "2").await;
     let (status, body) = server
         .api
         .post("secret/data/app", json!({"data": {"password": SECRET}}))
@@ -136,7 +126,7 @@ async fn config_device_records_hashed_requests_and_responses() {
 async fn verify_accepts_the_chain_and_names_an_edited_line() {
     let (dir, file, config) = audit_config("verify");
     let mut server = TestServer::start_with_config(&config).await;
-    mount_kv(&server).await;
+    server.api.enable_kv("secret", "2").await;
     server.restart().await;
     // SIGHUP (logrotate) reopens the file; it must not stop the server.
     let pid = server.pid().expect("running").to_string();
@@ -200,7 +190,7 @@ async fn api_enable_needs_the_unsafe_flag() {
 async fn unwritable_audit_file_fails_requests_closed() {
     let (dir, file, config) = audit_config("closed");
     let server = TestServer::start_with_config(&config).await;
-    mount_kv(&server).await;
+    server.api.enable_kv("secret", "2").await;
     let (status, _) = server
         .api
         .post("secret/data/app", json!({"data": {"v": "1"}}))
@@ -233,4 +223,181 @@ async fn unwritable_audit_file_fails_requests_closed() {
     );
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A TCP peer that collects every line it receives, from any number of connections.
+async fn line_collector() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::AsyncBufReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = sender.send(line);
+                }
+            });
+        }
+    });
+    (address, receiver)
+}
+
+/// Waits until a received line is a `kind` line for `path`; every line seen is returned.
+async fn wait_for_line(
+    receiver: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    seen: &mut Vec<String>,
+    kind: &str,
+    path: &str,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let line = tokio::time::timeout_at(deadline, receiver.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} line for {path} in {seen:?}"))
+            .expect("the collector runs");
+        seen.push(line.clone());
+        let value: Value = serde_json::from_str(&line).expect("every audit line is JSON");
+        if value["type"] == kind && value["request"]["path"] == path {
+            return value;
+        }
+    }
+}
+
+#[tokio::test]
+async fn socket_device_sends_hashed_lines() {
+    let (address, mut receiver) = line_collector().await;
+    let config = format!(
+        "audit \"socket\" \"to-socket\" {{\n  address = \"{address}\"\n  \
+         socket_type = \"tcp\"\n  write_timeout = \"2s\"\n}}\n"
+    );
+    let server = TestServer::start_with_config(&config).await;
+    server.api.enable_kv("secret", "2").await;
+    let (status, body) = server
+        .api
+        .post("secret/data/app", json!({"data": {"password": SECRET}}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut seen = Vec::new();
+    let line = wait_for_line(&mut receiver, &mut seen, "response", "secret/data/app").await;
+    let token = line["auth"]["client_token"].as_str().unwrap();
+    let (status, body) = server
+        .api
+        .post(
+            "sys/audit-hash/to-socket",
+            json!({"input": server.api.token}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["hash"], token);
+    assert!(line["prev_hash"].as_str().is_some_and(|h| h.len() == 64));
+    for text in &seen {
+        assert!(!text.contains(SECRET) && !text.contains(server.api.token.as_str()));
+    }
+    let (status, body) = server.api.get("sys/audit").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["to-socket/"]["type"], "socket");
+    assert_eq!(body["data"]["to-socket/"]["options"]["address"], address);
+}
+
+#[tokio::test]
+async fn socket_device_can_be_enabled_over_the_api() {
+    let (address, mut receiver) = line_collector().await;
+    let server = TestServer::start_with_config("unsafe_allow_api_audit_creation = true\n").await;
+    let options = json!({"address": address, "socket_type": "tcp", "write_timeout": "2s"});
+    let (status, reply) = server
+        .api
+        .put(
+            "sys/audit/sock",
+            json!({"type": "socket", "options": options}),
+        )
+        .await;
+    assert_eq!(status, 204, "{reply}");
+    let (status, _) = server.api.get("sys/mounts").await;
+    assert_eq!(status, 200);
+    wait_for_line(&mut receiver, &mut Vec::new(), "response", "sys/mounts").await;
+    let bad = json!({"type": "socket", "options": {"address": "127.0.0.1", "socket_type": "tcp"}});
+    let (status, reply) = server.api.put("sys/audit/bad", bad).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.to_string().contains("host:port"), "{reply}");
+}
+
+#[tokio::test]
+async fn stdout_device_writes_to_standard_output() {
+    let mut server = TestServer::prepare();
+    let out = server.dir.join("stdout.txt");
+    server.stdout_file = Some(out.clone());
+    server.extra_config = "audit \"file\" \"stdout\" {\n  file_path = \"stdout\"\n}\n".into();
+    server.spawn().await;
+    server.initialize(1, 1).await;
+    server.api.enable_kv("secret", "2").await;
+    let (status, body) = server
+        .api
+        .post("secret/data/app", json!({"data": {"password": SECRET}}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("type").is_some())
+        .collect();
+    let write = lines
+        .iter()
+        .find(|l| l["type"] == "request" && l["request"]["path"] == "secret/data/app")
+        .unwrap_or_else(|| panic!("no request line on stdout: {text}"));
+    assert!(write["request"]["data"]["data"]["password"]
+        .as_str()
+        .unwrap()
+        .starts_with("hmac-sha256:"));
+    assert!(!text.contains(SECRET) && !text.contains(server.api.token.as_str()));
+}
+
+#[tokio::test]
+async fn the_bao_cli_enables_and_lists_file_devices() {
+    let (dir, file, _) = audit_config("bao");
+    let server = TestServer::start_with_config("unsafe_allow_api_audit_creation = true\n").await;
+    let token = server.api.token.clone();
+    let path_arg = format!("file_path={}", file.display());
+    let Some((ok, out)) = server.bao(&token, &["audit", "enable", "file", &path_arg]) else {
+        return;
+    };
+    assert!(
+        ok && out.contains("Success! Enabled the file audit device at: file/"),
+        "{out}"
+    );
+    let (ok, out) = server.bao(&token, &["audit", "list"]).unwrap();
+    assert!(ok && out.contains("file/") && out.contains("file"), "{out}");
+    let (ok, out) = server
+        .bao(&token, &["audit", "list", "-format=json"])
+        .unwrap();
+    assert!(ok, "{out}");
+    let listed: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(listed["file/"]["type"], "file", "{listed}");
+    assert!(
+        !lines(&file).is_empty(),
+        "the device records the bao CLI's requests"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_every_request_with_a_500() {
+    // /dev/full accepts opens and fails every write with ENOSPC, as a full disk does.
+    let config = "audit \"file\" \"full\" {\n  file_path = \"/dev/full\"\n}\n";
+    let server = TestServer::start_with_config(config).await;
+    let (status, body) = server
+        .api
+        .post(
+            "sys/mounts/secret",
+            json!({"type": "kv", "options": {"version": "2"}}),
+        )
+        .await;
+    assert_eq!(status, 500, "nothing can record the request: {body}");
+    let (status, _) = server.api.get("sys/mounts").await;
+    assert_eq!(status, 500);
+    drop(server);
 }

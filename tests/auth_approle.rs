@@ -295,3 +295,37 @@ async fn the_bao_cli_writes_roles_and_logs_in() {
         "a single-use secret ID worked twice: {out}"
     );
 }
+
+#[tokio::test]
+async fn tidy_removes_expired_secret_ids_and_their_accessors() {
+    let (server, role_id) =
+        setup(json!({"secret_id_ttl": "1s", "token_policies": "default"})).await;
+    let api = &server.api;
+    let expired = secret_id(api, json!({})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body) = api.post("auth/approle/tidy/secret-id", json!({})).await;
+    assert_eq!(status, 202, "{body}");
+    assert!(
+        body["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("Tidy operation successfully started")),
+        "{body}"
+    );
+    let lookup = json!({"secret_id_accessor": expired["secret_id_accessor"]});
+    let mut gone = false;
+    for _ in 0..100 {
+        let (status, _) = api
+            .post(
+                "auth/approle/role/ci/secret-id-accessor/lookup",
+                lookup.clone(),
+            )
+            .await;
+        if status == 400 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the expired secret ID's accessor is gone");
+    assert_eq!(login(api, &role_id, &expired["secret_id"]).await.0, 400);
+}

@@ -150,6 +150,15 @@ async fn failed_logins_answer_alike_and_create_no_token() {
 async fn unknown_users_take_as_long_as_known_ones() {
     let server = setup().await;
     let api = &server.api;
+    // Throttling off: this test fails many logins from one address on purpose.
+    assert_eq!(api.delete("sys/auth/userpass").await.0, 204);
+    let (status, body) = api
+        .post(
+            "sys/auth/userpass",
+            json!({"type": "userpass", "options": {"lockout_threshold": "0"}}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
     api.post("auth/userpass/users/carol", json!({"password": "right"}))
         .await;
     login(api, "nobody", "warm-up").await;
@@ -224,4 +233,38 @@ async fn the_bao_cli_enables_writes_users_and_logs_in() {
     ];
     let (ok, out) = server.bao("", &bad).expect("bao ran before");
     assert!(!ok && out.contains("invalid username or password"), "{out}");
+}
+
+#[tokio::test]
+async fn repeated_failures_get_429_with_retry_after_until_the_lockout_ends() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let (status, body) = api
+        .post(
+            "sys/auth/userpass",
+            json!({"type": "userpass", "options": {"lockout_threshold": "3", "lockout_duration": "2s"}}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    api.post("auth/userpass/users/erin", json!({"password": "right"}))
+        .await;
+    for _ in 0..3 {
+        assert_eq!(login(api, "erin", "wrong").await.0, 400);
+    }
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/auth/userpass/login/erin", api.addr))
+        .json(&json!({"password": "right"}))
+        .send()
+        .await
+        .expect("server reachable");
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry_after: u64 = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After header");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(login(api, "erin", "right").await.0, 200);
 }

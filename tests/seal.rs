@@ -248,3 +248,65 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn a_snapshot_restores_the_store_and_the_server_unseals_with_its_keys() {
+    let mut server = TestServer::start().await;
+    let api = server.api.clone();
+    let (s, _) = api
+        .post("sys/mounts/kv", serde_json::json!({"type": "kv"}))
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = api
+        .post("kv/app", serde_json::json!({"password": "before"}))
+        .await;
+    assert_eq!(s, 204);
+    let file = server.data_dir().join("cofre.snap");
+    let cofre = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cofre"))
+            .args(args)
+            .env("VAULT_ADDR", &api.addr)
+            .env("VAULT_TOKEN", &api.token)
+            .env("HOME", server.data_dir())
+            .output()
+            .expect("cofre runs")
+    };
+    let saved = cofre(&["operator", "snapshot", "save", file.to_str().unwrap()]);
+    assert!(saved.status.success(), "{saved:?}");
+    let blob = std::fs::read(&file).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&blob).contains("before"),
+        "the snapshot holds ciphertext only"
+    );
+    let (s, _) = api
+        .post("kv/app", serde_json::json!({"password": "after"}))
+        .await;
+    assert_eq!(s, 204);
+    // A limited token may not take snapshots (sudo path).
+    let limited = api.with_token(&api.token_with_policies(&["default"]).await);
+    let (s, _) = limited.get("sys/storage/snapshot").await;
+    assert_eq!(s, 403);
+    // A damaged snapshot changes nothing.
+    let mut damaged = blob.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
+    std::fs::write(&file, &damaged).unwrap();
+    let refused = cofre(&["operator", "snapshot", "restore", file.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("checksum"));
+    let (_, still) = api.get("kv/app").await;
+    assert_eq!(still["data"]["password"], "after");
+
+    std::fs::write(&file, &blob).unwrap();
+    let restored = cofre(&["operator", "snapshot", "restore", file.to_str().unwrap()]);
+    assert!(restored.status.success(), "{restored:?}");
+    let (s, _) = api.get("kv/app").await;
+    assert_eq!(s, 503, "sealed after a restore");
+    server.unseal().await;
+    let (_, back) = api.get("kv/app").await;
+    assert_eq!(back["data"]["password"], "before", "{back}");
+    // And it survives a restart.
+    server.restart().await;
+    let (_, again) = server.api.get("kv/app").await;
+    assert_eq!(again["data"]["password"], "before");
+}

@@ -1,6 +1,7 @@
 //! TLS listeners with real rustls: a self-signed certificate made with the `openssl` CLI,
-//! a real HTTPS client trusting it, plaintext refused, and `tls_min_version = "tls13"`
-//! refusing a TLS 1.2-only client.
+//! a real HTTPS client trusting it, plaintext refused, `tls_min_version = "tls13"`
+//! refusing a TLS 1.2-only client, and certificates reloaded on SIGHUP without dropping
+//! open connections.
 
 mod common;
 
@@ -145,4 +146,64 @@ async fn min_version_tls13_refuses_tls12_clients() {
         .await
         .expect("TLS 1.3 works");
     assert_eq!(new.status(), 200);
+}
+
+fn client_trusting(ca_file: &Path) -> reqwest::Client {
+    let ca = std::fs::read(ca_file).unwrap();
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_for_new_connections_only() {
+    let Some(mut server) = tls_server("tls12").await else {
+        return;
+    };
+    let url = format!("https://127.0.0.1:{}/v1/sys/seal-status", server.port);
+    // Trusts only the first CA; keeps its connection open across the reload.
+    let old = client_trusting(&server.dir.join("ca.pem"));
+    assert_eq!(
+        old.get(&url).send().await.expect("first cert").status(),
+        200
+    );
+
+    let next = server.dir.join("next");
+    std::fs::create_dir_all(&next).unwrap();
+    assert!(
+        make_certificate(&next),
+        "openssl made the second certificate"
+    );
+    for file in ["cert.pem", "key.pem"] {
+        std::fs::copy(next.join(file), server.dir.join(file)).unwrap();
+    }
+    // Sent before the first unseal: SIGHUP must not stop the server.
+    server.hangup();
+    let fresh = client_trusting(&next.join("ca.pem"));
+    let mut reloaded = false;
+    for _ in 0..40 {
+        if fresh.get(&url).send().await.is_ok() {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "a new connection sees the new certificate");
+    assert!(server.is_running());
+    let resp = old
+        .get(&url)
+        .send()
+        .await
+        .expect("the open connection survives");
+    assert_eq!(resp.status(), 200);
+    let stale = client_trusting(&server.dir.join("ca.pem"))
+        .get(&url)
+        .send()
+        .await;
+    assert!(
+        stale.is_err(),
+        "new connections no longer get the old certificate"
+    );
 }

@@ -298,3 +298,113 @@ async fn bearer_header_works_like_x_vault_token() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn cidr_bound_tokens_are_refused_from_outside_their_blocks() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let create = |cidrs: &'static str| {
+        api.post(
+            "auth/token/create",
+            json!({"policies": ["default"], "bound_cidrs": cidrs}),
+        )
+    };
+    let (status, body) = create("10.0.0.0/8").await;
+    assert_eq!(status, 200, "{body}");
+    let far = body["auth"]["client_token"].as_str().unwrap().to_string();
+    let (status, body) = api.with_token(&far).get("auth/token/lookup-self").await;
+    assert_eq!(
+        (status, body["errors"].clone()),
+        (403, json!(["permission denied"]))
+    );
+    let (status, body) = api.post("auth/token/lookup", json!({"token": far})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["bound_cidrs"], json!(["10.0.0.0/8"]));
+
+    let (_, body) = create("127.0.0.1/32").await;
+    let near = body["auth"]["client_token"].as_str().unwrap().to_string();
+    let (status, body) = api.with_token(&near).get("auth/token/lookup-self").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["bound_cidrs"], json!(["127.0.0.1"]));
+}
+
+#[tokio::test]
+async fn batch_tokens_work_until_they_expire_and_cannot_be_revoked() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let (status, body) = api
+        .post(
+            "auth/token/create",
+            json!({"type": "batch", "policies": ["default"], "ttl": "2s"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let auth = &body["auth"];
+    let token = auth["client_token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("b."), "{token}");
+    assert_eq!(
+        (
+            auth["token_type"].clone(),
+            auth["accessor"].clone(),
+            auth["renewable"].clone()
+        ),
+        (json!("batch"), json!(""), json!(false))
+    );
+    let user = api.with_token(&token);
+    let (status, body) = user.get("auth/token/lookup-self").await;
+    assert_eq!(
+        (status, body["data"]["type"].clone()),
+        (200, json!("batch"))
+    );
+    let (status, body) = api.post("auth/token/revoke", json!({"token": token})).await;
+    assert_eq!(
+        (status, body["errors"].clone()),
+        (400, json!(["batch tokens cannot be revoked"]))
+    );
+    let (status, body) = user.post("auth/token/renew-self", json!({})).await;
+    assert_eq!(
+        (status, body["errors"].clone()),
+        (400, json!(["batch tokens cannot be renewed"]))
+    );
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(user.get("auth/token/lookup-self").await.0, 403, "expired");
+}
+
+#[tokio::test]
+async fn the_bao_cli_creates_and_looks_up_batch_tokens() {
+    let server = TestServer::start().await;
+    let root = server.api.token.clone();
+    let create = [
+        "token",
+        "create",
+        "-type=batch",
+        "-policy=default",
+        "-ttl=1h",
+        "-field=token",
+    ];
+    let Some((ok, out)) = server.bao(&root, &create) else {
+        return;
+    };
+    assert!(ok, "{out}");
+    let token = out.trim().to_string();
+    assert!(token.starts_with("b."), "{token}");
+    let (ok, out) = server
+        .bao(&root, &["token", "lookup", "-format=json", &token])
+        .expect("bao ran before");
+    assert!(ok, "{out}");
+    let body: serde_json::Value =
+        serde_json::from_str(&out[out.find('{').expect("JSON")..]).expect("bao prints JSON");
+    assert_eq!(body["data"]["type"], "batch");
+    assert_eq!(body["data"]["policies"], json!(["default"]));
+    let (ok, out) = server
+        .bao(&token, &["token", "lookup", "-format=json"])
+        .expect("bao ran before");
+    assert!(ok && out.contains("\"batch\""), "{out}");
+    let (ok, out) = server
+        .bao(&root, &["token", "revoke", &token])
+        .expect("bao ran before");
+    assert!(
+        !ok && out.contains("batch tokens cannot be revoked"),
+        "{out}"
+    );
+}

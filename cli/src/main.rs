@@ -7,15 +7,19 @@
 mod args;
 mod commands;
 mod context;
+mod examples;
 mod failure;
 mod key_values;
 mod output;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use commands::{audit, generic, kv, login, operator, policy, secrets, server, status, token};
+use commands::{
+    audit, auth, generic, kv, lease, login, operator, policy, run as run_cmd, secrets, server,
+    status, token,
+};
 use context::{Context, GlobalArgs};
 use failure::{CmdResult, Failure};
 
@@ -66,6 +70,12 @@ enum Command {
     /// Create, look up, renew and revoke tokens
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Enable, disable, list and tune auth methods
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
+    /// Look up, renew and revoke leases of dynamic secrets
+    #[command(subcommand)]
+    Lease(lease::LeaseCommand),
     /// Enable, disable, list, move and tune secrets engines
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -77,8 +87,12 @@ enum Command {
     List(generic::ListArgs),
     /// Delete data at any API path
     Delete(generic::DeleteArgs),
-    /// Log in with a token and keep it in ~/.cofre-token
+    /// Log in (token, userpass, approle, kubernetes, jwt) and keep the token in ~/.cofre-token
+    #[command(long_about = login::LONG_ABOUT)]
     Login(login::LoginArgs),
+    /// Run a command with secrets in its environment; renew and revoke their leases
+    #[command(long_about = run_cmd::LONG_ABOUT)]
+    Run(run_cmd::RunArgs),
     /// Print local settings (the token in use)
     #[command(subcommand)]
     Print(login::PrintCommand),
@@ -87,11 +101,31 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Print the CLI's version
     Version,
+    /// Print a shell completion script: bash, zsh or fish
+    #[command(
+        long_about = "Print a completion script for SHELL on stdout. Flags complete in \
+        their double-dash form (--format), which cofre accepts like -format.\n\n\
+        Examples:\n  cofre completion bash > /etc/bash_completion.d/cofre\n  \
+        cofre completion zsh > \"${fpath[1]}/_cofre\"\n  \
+        cofre completion fish > ~/.config/fish/completions/cofre.fish"
+    )]
+    Completion {
+        /// The shell
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
+}
+
+/// The command line: Vault-style flags rewritten, then parsed by the command tree with
+/// an example added to every command's help.
+fn parse(argv: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    let mut command = examples::add(Cli::command());
+    let matches = command.try_get_matches_from_mut(args::rewrite(argv))?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
 }
 
 fn main() -> ExitCode {
-    let argv = args::rewrite(std::env::args_os());
-    let cli = match Cli::try_parse_from(argv) {
+    let cli = match parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -111,7 +145,18 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> CmdResult {
-    let Cli { global, command } = cli;
+    let Cli {
+        mut global,
+        command,
+    } = cli;
+    // `kv export -format=dotenv|github` shares the global -format flag but not its values.
+    let command = match command {
+        Command::Kv(kv::KvCommand::Export(mut args)) => {
+            args.format = global.format.take();
+            Command::Kv(kv::KvCommand::Export(args))
+        }
+        other => other,
+    };
     match command {
         Command::Server(args) => {
             let runtime = runtime(true).map_err(|e| Failure::usage(format!("{e:#}")))?;
@@ -121,7 +166,26 @@ fn run(cli: Cli) -> CmdResult {
             output::out(&format!("Cofre v{}", env!("CARGO_PKG_VERSION")));
             Ok(())
         }
+        Command::Completion { shell } => {
+            let shell = match shell.as_str() {
+                "zsh" => clap_complete::Shell::Zsh,
+                "fish" => clap_complete::Shell::Fish,
+                _ => clap_complete::Shell::Bash,
+            };
+            let mut command = examples::add(Cli::command());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "cofre", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            Ok(())
+        }
         Command::Policy(policy::PolicyCommand::Fmt(args)) => policy::fmt(args),
+        Command::Policy(policy::PolicyCommand::Check(args)) => policy::check(args),
+        // Local: opens the stores itself, no server involved.
+        Command::Operator(operator::OperatorCommand::Migrate(args)) => {
+            let runtime = runtime(true).map_err(|e| Failure::usage(format!("{e:#}")))?;
+            runtime.block_on(commands::migrate::migrate(args))
+        }
         Command::Audit(audit::AuditCommand::Verify(args)) => audit::verify(args),
         command => {
             let ctx = Context::new(&global)?;
@@ -152,22 +216,24 @@ async fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Kv(command) => kv::run(ctx, command).await,
         Command::Policy(command) => policy::run(ctx, command).await,
         Command::Token(command) => token::run(ctx, command).await,
+        Command::Lease(command) => lease::run(ctx, command).await,
+        Command::Auth(command) => auth::run(ctx, command).await,
         Command::Secrets(command) => secrets::run(ctx, command).await,
         Command::Read(args) => generic::read(ctx, args).await,
         Command::Write(args) => generic::write(ctx, args).await,
         Command::List(args) => generic::list(ctx, args).await,
         Command::Delete(args) => generic::delete(ctx, args).await,
         Command::Login(args) => login::login(ctx, args).await,
+        Command::Run(args) => run_cmd::run(ctx, args).await,
         Command::Print(command) => login::print(ctx, command),
         Command::Audit(command) => audit::run(ctx, command).await,
-        Command::Server(_) | Command::Version => Ok(()),
+        Command::Server(_) | Command::Version | Command::Completion { .. } => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {
@@ -175,8 +241,7 @@ mod tests {
     }
 
     fn parse(line: &[&str]) -> Result<Cli, clap::Error> {
-        let argv = args::rewrite(line.iter().map(std::ffi::OsString::from));
-        Cli::try_parse_from(argv)
+        super::parse(line.iter().map(std::ffi::OsString::from))
     }
 
     #[test]
@@ -233,6 +298,24 @@ mod tests {
             &["cofre", "-address=http://h:1", "-tls-skip-verify", "status"],
             &["cofre", "policy", "write", "p", "-"],
             &["cofre", "token", "capabilities", "s.t", "secret/x"],
+            &[
+                "cofre",
+                "run",
+                "-secret=secret/x",
+                "-upper=false",
+                "--",
+                "sh",
+                "-c",
+                "env",
+            ],
+            &["cofre", "kv", "export", "-format=github", "secret/x"],
+            &[
+                "cofre",
+                "login",
+                "-method=userpass",
+                "-path=people",
+                "username=bob",
+            ],
         ] {
             if let Err(e) = parse(line) {
                 panic!("{line:?} did not parse: {e}");

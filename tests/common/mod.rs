@@ -4,6 +4,9 @@
 //! what any Vault client sees (status codes and JSON bodies).
 #![allow(dead_code)]
 
+pub mod db;
+pub mod relay;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -80,6 +83,20 @@ impl Api {
         self.call("DELETE", path, None).await
     }
 
+    /// Mounts a KV engine of `version` ("1" or "2") at `path`, asserting success.
+    pub async fn enable_kv(&self, path: &str, version: &str) {
+        let (status, body) = self
+            .post(
+                &format!("sys/mounts/{path}"),
+                json!({"type": "kv", "options": {"version": version}}),
+            )
+            .await;
+        assert_eq!(
+            status, 204,
+            "mounting kv v{version} at {path} failed: {body}"
+        );
+    }
+
     /// Creates a token with exactly these policies (`default` only if listed); returns it.
     pub async fn token_with_policies(&self, policies: &[&str]) -> String {
         let no_default = !policies.contains(&"default");
@@ -115,6 +132,17 @@ pub struct TestServer {
     pub listener_extra: String,
     /// Extra top-level HCL appended to the server config (e.g. `audit` blocks).
     pub extra_config: String,
+    /// The `storage` block; `None`: sled in the server's own directory.
+    pub storage: Option<String>,
+    /// The listener's IP address (127.0.0.1 unless set; HA tests use 127.0.0.x).
+    pub host: String,
+    /// `log_level` of the config ("warn" unless set).
+    pub log_level: String,
+    /// Where the server's stderr (its log) goes; inherited when `None`.
+    pub log_file: Option<PathBuf>,
+    /// Where the server's stdout goes (a `file_path = "stdout"` audit device); discarded
+    /// when `None`.
+    pub stdout_file: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -181,8 +209,34 @@ impl TestServer {
             port,
             listener_extra: String::new(),
             extra_config: String::new(),
+            storage: None,
+            host: "127.0.0.1".into(),
+            log_level: "warn".into(),
+            log_file: None,
+            stdout_file: None,
             child: None,
         }
+    }
+
+    /// A server on `host` over the `storage` block, not yet started.
+    pub fn prepare_shared(host: &str, storage: &str) -> Self {
+        let mut server = Self::prepare();
+        server.host = host.to_string();
+        server.api = Api::new(&format!("http://{host}:{}", server.port), "");
+        server.storage = Some(storage.to_string());
+        server
+    }
+
+    /// Another node of this server's vault (same `storage` block) on `host`, started and
+    /// unsealed with this server's keys.
+    pub async fn join(&self, host: &str) -> Self {
+        let storage = self.storage.clone().expect("a shared storage block");
+        let mut node = Self::prepare_shared(host, &storage);
+        node.keys = self.keys.clone();
+        node.api.token = self.api.token.clone();
+        node.spawn().await;
+        node.unseal().await;
+        node
     }
 
     fn config_path(&self) -> PathBuf {
@@ -196,25 +250,37 @@ impl TestServer {
         } else {
             self.listener_extra.clone()
         };
+        let storage = self.storage.clone().unwrap_or_else(|| {
+            format!(
+                "storage \"sled\" {{\n  path = \"{}\"\n}}",
+                self.dir.join("data").display()
+            )
+        });
         let config = format!(
-            "storage \"sled\" {{\n  path = \"{}\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{}\"\n{listener}}}\nlog_level = \"warn\"\n{}",
-            self.dir.join("data").display(),
-            self.port,
-            self.extra_config
+            "{storage}\nlistener \"tcp\" {{\n  address = \"{}:{}\"\n{listener}}}\nlog_level = \"{}\"\n{}",
+            self.host, self.port, self.log_level, self.extra_config
         );
+        let stderr = match &self.log_file {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("a log file")),
+            None => Stdio::inherit(),
+        };
+        let stdout = match &self.stdout_file {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("a stdout file")),
+            None => Stdio::null(),
+        };
         std::fs::write(self.config_path(), config).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_cofre"))
             .args(["server", "-config"])
             .arg(self.config_path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("cofre binary starts");
         self.child = Some(child);
         if self.listener_extra.is_empty() {
             wait_for_http(&self.api.addr).await;
         } else {
-            wait_for_port(self.port).await;
+            wait_for_port(&self.host, self.port).await;
         }
     }
 
@@ -233,6 +299,20 @@ impl TestServer {
     /// The server process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends SIGHUP to the process.
+    pub fn hangup(&self) {
+        let pid = self.pid().expect("a running server").to_string();
+        let sent = Command::new("kill").args(["-HUP", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -HUP {pid}");
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// SIGKILLs the process (no chance to flush anything).
@@ -322,12 +402,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-async fn wait_for_port(port: u16) {
+async fn wait_for_port(host: &str, port: u16) {
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
+        if tokio::net::TcpStream::connect((host, port)).await.is_ok() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;

@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
 
+use crate::commands::kv_export::{self, ExportArgs};
 use crate::commands::kv_metadata::{self, MetadataCommand};
 use crate::commands::kv_path::{resolve, KvTarget};
 use crate::context::Context;
@@ -48,6 +49,19 @@ pub enum KvCommand {
     Destroy(VersionsArgs),
     /// List the keys under a path (folders end in /)
     List(ListArgs),
+    /// Print a secret as dotenv lines, JSON, or GitHub Actions variables
+    #[command(
+        long_about = "Print a secret's keys and values for another tool. -format=dotenv \
+        (default) prints NAME=\"value\" lines (names upper-cased, -upper=false keeps the \
+        case; -env-prefix adds a prefix; quotes, backslashes, $ and newlines escaped); \
+        -format=json prints the data as a JSON object; -format=github, inside a GitHub \
+        Actions step, prints ::add-mask:: for every value and appends the variables to \
+        the file named by $GITHUB_ENV (multi-line values as NAME<<DELIMITER heredocs).\n\n\
+        Examples:\n  cofre kv export secret/app > .env\n  \
+        cofre kv export -format=json secret/app\n  \
+        cofre kv export -format=github -env-prefix=APP_ secret/ci"
+    )]
+    Export(ExportArgs),
     /// Read and change KV v2 metadata (version history, max versions, CAS, custom data)
     #[command(subcommand)]
     Metadata(MetadataCommand),
@@ -144,6 +158,7 @@ pub async fn run(ctx: &Context, command: KvCommand) -> CmdResult {
         KvCommand::Destroy(args) => versions_op(ctx, args, "destroy").await,
         KvCommand::List(args) => list(ctx, args).await,
         KvCommand::Metadata(command) => kv_metadata::run(ctx, command).await,
+        KvCommand::Export(args) => kv_export::run(ctx, args).await,
     }
 }
 

@@ -1,27 +1,43 @@
-//! `cofre login [TOKEN|-]` (token method: verify the token with a lookup, then keep it in
-//! `~/.cofre-token`) and `cofre print token`.
+//! `cofre login`: with a token (`cofre login [TOKEN|-]`, verified with a lookup) or an
+//! auth method (`-method=userpass|approle|kubernetes|jwt` and `key=value` credentials,
+//! see [`super::login_method`]); the token is kept in `~/.cofre-token`. And `cofre print
+//! token`.
 
 use clap::{Args, Subcommand};
 use cofre_client::{AuthInfo, Secret};
 use serde_json::Value;
 
+use super::login_method;
 use crate::context::Context;
 use crate::failure::{server_error, CmdResult, Failure};
 use crate::output::{self, wrap};
 
+/// The long help (set on the subcommand: a one-line doc comment there would reset it).
+pub const LONG_ABOUT: &str = "Authenticate and store the token in ~/.cofre-token, which later \
+    commands use when COFRE_TOKEN/VAULT_TOKEN are unset.\n\n\
+    -method=token (default): the token is looked up on the server (so a wrong token fails \
+    here, not later). Without TOKEN it is prompted for (hidden); - reads it from stdin.\n\n\
+    Other methods take key=value credentials (k=@file reads a file, k=- reads stdin) and log \
+    in at -path (default: the method's name):\n  \
+    userpass    username=NAME [password=…] (prompted for when absent)\n  \
+    approle     role_id=ID [secret_id=…]\n  \
+    kubernetes  role=NAME [jwt=…] (default: the pod's service account token)\n  \
+    jwt         [role=NAME] jwt=…\n\n\
+    Examples:\n  cofre login\n  echo \"$TOKEN\" | cofre login -\n  \
+    cofre login -method=userpass username=bob\n  \
+    cofre login -method=approle role_id=\"$ROLE_ID\" secret_id=-\n  \
+    cofre login -method=kubernetes -path=k8s role=app\n  \
+    cofre login -method=jwt role=ci jwt=@/tmp/oidc-token";
+
 /// `cofre login`.
 #[derive(Args, Debug)]
-#[command(
-    long_about = "Authenticate with a token: it is looked up on the server (so a \
-    wrong token fails here, not later) and stored in ~/.cofre-token, which later commands \
-    use when COFRE_TOKEN/VAULT_TOKEN are unset. Without TOKEN it is prompted for (hidden); \
-    - reads it from stdin.\n\n\
-    Examples:\n  cofre login\n  cofre login s.XXXXXXXX\n  echo \"$TOKEN\" | cofre login -"
-)]
 pub struct LoginArgs {
-    /// Auth method; only "token" is supported by this CLI
+    /// Auth method: token, userpass, approle, kubernetes or jwt
     #[arg(long, default_value = "token")]
     method: String,
+    /// Where the auth method is mounted (default: the method's name)
+    #[arg(long, value_name = "MOUNT")]
+    path: Option<String>,
     /// Do not store the token in the token helper file
     #[arg(long = "no-store")]
     no_store: bool,
@@ -31,8 +47,9 @@ pub struct LoginArgs {
     /// Print only the token (implies -no-store)
     #[arg(long = "token-only")]
     token_only: bool,
-    /// The token, or - to read it from stdin (prompted for when absent)
-    token: Option<String>,
+    /// The token or - (token method), or the method's key=value credentials
+    #[arg(value_name = "TOKEN | K=V")]
+    args: Vec<String>,
 }
 
 /// `cofre print …`.
@@ -43,39 +60,25 @@ pub enum PrintCommand {
 }
 
 pub async fn login(ctx: &Context, args: LoginArgs) -> CmdResult {
-    if args.method.trim() != "token" {
-        return Err(Failure::usage(format!(
-            "Unknown auth method: {}. This CLI logs in with tokens only; use \"cofre write \
-             auth/<mount>/login ...\" for other methods.",
-            args.method
-        )));
-    }
     let no_store = args.no_store || args.token_only;
     if no_store && args.no_print {
         return Err(Failure::usage(
             "-no-store and -no-print cannot be used together",
         ));
     }
-    let token = match args.token.as_deref().map(str::trim) {
-        Some("-") => super::read_input("-", "token")?.trim().to_string(),
-        Some(token) => token.to_string(),
-        None => super::prompt_hidden("Token (will be hidden): ")?,
-    };
-    if token.is_empty() {
-        return Err(Failure::usage(
-            "a token must be passed to auth, please view the help for more information",
-        ));
-    }
-    let lookup = ctx
-        .client
-        .with_token(token.clone())
-        .token()
-        .lookup_self()
-        .await
-        .map_err(|e| server_error("Error authenticating: error looking up token", &e))?;
-    let secret = Secret {
-        auth: Some(auth_from_lookup(&token, &lookup)),
-        ..Secret::default()
+    let (token, secret) = match args.method.trim() {
+        "token" | "" => token_login(ctx, &args.args).await?,
+        method => {
+            let credentials = login_method::parse(method, &args.args)?;
+            let mount = args.path.as_deref().unwrap_or_default();
+            let login = login_method::login(&ctx.client, mount, &credentials).await?;
+            let secret = Secret {
+                warnings: (!login.warnings.is_empty()).then_some(login.warnings),
+                auth: Some(login.auth.clone()),
+                ..Secret::default()
+            };
+            (login.auth.client_token, secret)
+        }
     };
     if !no_store {
         cofre_client::token_helper::store(&token)
@@ -112,6 +115,34 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CmdResult {
         ));
     }
     ctx.ui.secret(&secret)
+}
+
+/// The token method: the token from the arguments, stdin or a prompt, verified with a
+/// lookup; the token and an envelope that shows it.
+async fn token_login(ctx: &Context, args: &[String]) -> Result<(String, Secret), Failure> {
+    let given = args.first().map(|a| a.trim());
+    let token = match given.map(|a| a.strip_prefix("token=").unwrap_or(a)) {
+        Some("-") => super::read_input("-", "token")?.trim().to_string(),
+        Some(token) => token.to_string(),
+        None => super::prompt_hidden("Token (will be hidden): ")?,
+    };
+    if token.is_empty() {
+        return Err(Failure::usage(
+            "a token must be passed to auth, please view the help for more information",
+        ));
+    }
+    let lookup = ctx
+        .client
+        .with_token(token.clone())
+        .token()
+        .lookup_self()
+        .await
+        .map_err(|e| server_error("Error authenticating: error looking up token", &e))?;
+    let secret = Secret {
+        auth: Some(auth_from_lookup(&token, &lookup)),
+        ..Secret::default()
+    };
+    Ok((token, secret))
 }
 
 /// An `auth` block built from `lookup-self`, as if a login endpoint had returned it.

@@ -2,13 +2,20 @@
 //! Shared here: path clean-up and reading input from files, stdin or a hidden prompt.
 
 pub mod audit;
+pub mod auth;
 pub mod generic;
 pub mod kv;
+pub mod kv_export;
 pub mod kv_metadata;
 mod kv_path;
+pub mod lease;
 pub mod login;
+mod login_method;
+pub mod migrate;
 pub mod operator;
 pub mod policy;
+pub mod run;
+mod secret_env;
 pub mod secrets;
 pub mod server;
 pub mod status;

@@ -36,6 +36,35 @@ pub enum OperatorCommand {
     Rotate,
     /// Show the barrier key's term and install time
     KeyStatus,
+    /// Copy a stopped server's store to another backend (e.g. sled to PostgreSQL)
+    #[command(
+        long_about = "Copy every key of a stopped server's store to another backend, \
+        ciphertext as it is: the same unseal keys open the copy. Batches are checkpointed \
+        in the destination, so an interrupted run resumes when run again. The destination \
+        must be empty (or hold an interrupted migration).\n\n\
+        Example:\n  cofre operator migrate -from sled:/var/lib/cofre \\\n      \
+        -to 'postgresql:postgres://cofre@db:5432/cofre' -table cofre_store"
+    )]
+    Migrate(crate::commands::migrate::MigrateArgs),
+    /// Save the encrypted store to a file, or restore it from one (sys/storage/snapshot)
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+/// `cofre operator snapshot …`.
+#[derive(Subcommand, Debug)]
+pub enum SnapshotCommand {
+    /// Write every stored key and its ciphertext to FILE (needs sudo on sys/storage/snapshot)
+    Save(SnapshotFile),
+    /// Replace the store with FILE's contents; the server seals and is unsealed with the
+    /// snapshot vault's keys
+    Restore(SnapshotFile),
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotFile {
+    /// The snapshot file
+    file: String,
 }
 
 #[derive(Args, Debug)]
@@ -67,6 +96,11 @@ pub async fn run(ctx: &Context, command: OperatorCommand) -> CmdResult {
         OperatorCommand::Seal => seal(ctx).await,
         OperatorCommand::Rotate => rotate(ctx).await,
         OperatorCommand::KeyStatus => key_status(ctx).await,
+        OperatorCommand::Migrate(args) => crate::commands::migrate::migrate(args).await,
+        OperatorCommand::Snapshot(SnapshotCommand::Save(args)) => snapshot_save(ctx, args).await,
+        OperatorCommand::Snapshot(SnapshotCommand::Restore(args)) => {
+            snapshot_restore(ctx, args).await
+        }
     }
 }
 
@@ -214,6 +248,53 @@ async fn rotate(ctx: &Context) -> CmdResult {
     output::out("Success! Rotated key");
     output::out("");
     output::out(&key_status_table(&status));
+    Ok(())
+}
+
+async fn snapshot_save(ctx: &Context, args: SnapshotFile) -> CmdResult {
+    use base64::Engine as _;
+    let secret = ctx
+        .client
+        .read("sys/storage/snapshot")
+        .await
+        .map_err(|e| server_error("Error taking the snapshot", &e))?
+        .ok_or_else(|| Failure::server("Error taking the snapshot: empty answer"))?;
+    let encoded = secret
+        .field("snapshot")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| Failure::server("Error taking the snapshot: no snapshot in the answer"))?;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| Failure::server(format!("Error decoding the snapshot: {e}")))?;
+    std::fs::write(&args.file, &blob)
+        .map_err(|e| Failure::usage(format!("Error writing {}: {e}", args.file)))?;
+    let entries = secret
+        .field("entries")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    output::out(&format!(
+        "Success! Saved {entries} entries ({} bytes) to {}",
+        blob.len(),
+        args.file
+    ));
+    Ok(())
+}
+
+async fn snapshot_restore(ctx: &Context, args: SnapshotFile) -> CmdResult {
+    use base64::Engine as _;
+    let blob = std::fs::read(&args.file)
+        .map_err(|e| Failure::usage(format!("Error reading {}: {e}", args.file)))?;
+    let body = serde_json::json!({
+        "snapshot": base64::engine::general_purpose::STANDARD.encode(&blob)
+    });
+    ctx.client
+        .write("sys/storage/snapshot", &body)
+        .await
+        .map_err(|e| server_error("Error restoring the snapshot", &e))?;
+    output::out(&format!(
+        "Success! Restored {}. The server is sealed: unseal it with the snapshot's keys.",
+        args.file
+    ));
     Ok(())
 }
 

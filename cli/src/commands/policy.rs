@@ -26,6 +26,9 @@ pub enum PolicyCommand {
     Delete(NameArgs),
     /// Check a policy file and rewrite it in canonical HCL formatting, in place
     Fmt(FmtArgs),
+    /// Check policy files without a server: parse each and report the first problem with
+    /// its line (exit 1 if any file is wrong)
+    Check(CheckArgs),
 }
 
 #[derive(Args, Debug)]
@@ -43,6 +46,13 @@ pub struct NameArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The policy files (HCL or JSON)
+    #[arg(required = true)]
+    files: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct FmtArgs {
     /// The policy file to format in place
     file: String,
@@ -55,6 +65,7 @@ pub async fn run(ctx: &Context, command: PolicyCommand) -> CmdResult {
         PolicyCommand::List => list(ctx).await,
         PolicyCommand::Delete(args) => delete(ctx, args).await,
         PolicyCommand::Fmt(args) => fmt(args),
+        PolicyCommand::Check(args) => check(args),
     }
 }
 
@@ -125,6 +136,35 @@ async fn delete(ctx: &Context, args: NameArgs) -> CmdResult {
 }
 
 /// `policy fmt` runs locally, with the server's own policy parser.
+/// `cofre policy check FILE...`: each file parsed as the server would, locally.
+pub fn check(args: CheckArgs) -> CmdResult {
+    let mut wrong = 0;
+    for path in &args.files {
+        let outcome = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read it: {e}"))
+            .and_then(|text| {
+                let name = std::path::Path::new(path)
+                    .file_stem()
+                    .map_or("policy".into(), |s| s.to_string_lossy().to_lowercase());
+                cofre_server::policy::parse(&name, &text).map_err(|e| e.to_string())
+            });
+        match outcome {
+            Ok(policy) => output::out(&format!("{path}: OK ({} path rules)", policy.rule_count())),
+            Err(problem) => {
+                wrong += 1;
+                output::err(&format!("{path}: {problem}"));
+            }
+        }
+    }
+    match wrong {
+        0 => Ok(()),
+        n => Err(Failure::usage(format!(
+            "{n} of {} policy files have problems",
+            args.files.len()
+        ))),
+    }
+}
+
 pub fn fmt(args: FmtArgs) -> CmdResult {
     let path = args.file.trim();
     let text = std::fs::read_to_string(path)

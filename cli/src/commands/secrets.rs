@@ -183,7 +183,7 @@ async fn list(ctx: &Context, args: ListArgs) -> CmdResult {
     Ok(())
 }
 
-fn simple_table(mounts: &BTreeMap<String, MountInfo>) -> String {
+pub(crate) fn simple_table(mounts: &BTreeMap<String, MountInfo>) -> String {
     let rows = mounts
         .iter()
         .map(|(path, m)| {
