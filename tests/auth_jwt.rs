@@ -343,4 +343,45 @@ async fn the_bao_cli_configures_and_uses_jwt_auth() {
         return;
     };
     assert!(!ok && out.contains("does not match"), "{out}");
+
+    // The cofre CLI logs in the same way (`jwt=-` reads the token from stdin).
+    let mut child = server
+        .cofre("")
+        .args([
+            "login",
+            "-method=jwt",
+            "-path=gha",
+            "role=deploy",
+            "jwt=-",
+            "-format=json",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let token = jwt.trim_start_matches("jwt=");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(token.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert!(printed["auth"]["client_token"].is_string(), "{printed}");
+    let out = server
+        .cofre("")
+        .args(["kv", "get", "-field=key", "secret/ci/deploy-key"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ssh-ed25519 AAAA");
 }

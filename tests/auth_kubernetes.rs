@@ -558,4 +558,45 @@ async fn the_bao_cli_drives_kubernetes_auth() {
         return;
     };
     assert!(!ok && out.contains("malformed"), "{out}");
+
+    // The cofre CLI: the JWT from a file (as a pod's projected token is), the token
+    // stored by the helper and used by the next command.
+    let jwt_file = server.data_dir().join("sa-token");
+    std::fs::write(&jwt_file, format!("{jwt}\n")).unwrap();
+    let out = server
+        .cofre("")
+        .args(["login", "-method=kubernetes", "-path=k8s", "role=app"])
+        .arg(format!("jwt=@{}", jwt_file.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Success! You are now authenticated."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("service_account_name"), "{stdout}");
+    let out = server
+        .cofre("")
+        .args(["kv", "get", "-field=password", "secret/k8s/app/db"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "s3cret");
+    let out = server
+        .cofre("")
+        .args([
+            "login",
+            "-method=kubernetes",
+            "-path=k8s",
+            "role=app",
+            "jwt=garbage",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a refused login exits 2");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("malformed"));
 }

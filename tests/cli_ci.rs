@@ -11,23 +11,8 @@ use std::process::{Command, Output, Stdio};
 use common::{Api, TestServer};
 use serde_json::{json, Value};
 
-/// The `cofre` command for `server` with a private HOME; `token` may be empty.
 fn cofre(server: &TestServer, token: &str) -> Command {
-    let home = server.dir.join("home");
-    std::fs::create_dir_all(&home).expect("a home directory");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cofre"));
-    command
-        .env("COFRE_ADDR", &server.api.addr)
-        .env("HOME", &home)
-        .env_remove("COFRE_TOKEN")
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .env_remove("COFRE_FORMAT")
-        .env_remove("GITHUB_ENV");
-    if !token.is_empty() {
-        command.env("COFRE_TOKEN", token);
-    }
-    command
+    server.cofre(token)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -477,6 +477,63 @@ async fn the_bao_cli_manages_leases() {
 }
 
 #[tokio::test]
+async fn the_cofre_cli_revokes_a_prefix_and_reports_progress() {
+    let Some(root) = PgRoot::create().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let api = &server.api;
+    setup_pg(api, &root, 5432, "1h", "2h").await;
+    write_pg_role(api, "other", "1h", "2h").await;
+    let mut users = Vec::new();
+    for _ in 0..12 {
+        users.push(creds(api, "ro").await.1);
+    }
+    let (_, kept, _) = creds(api, "other").await;
+
+    let out = server
+        .cofre(&api.token)
+        .args(["lease", "revoke", "-prefix", "database/creds/ro"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout,
+        "Success! Revoked any leases with prefix: database/creds/ro\n"
+    );
+    assert!(
+        stderr.starts_with("Revoking 12 leases with prefix database/creds/ro..."),
+        "{stderr}"
+    );
+    for user in &users {
+        assert!(!root.role_exists(user).await, "{user} was revoked");
+    }
+    assert!(
+        root.role_exists(&kept).await,
+        "leases outside the prefix stay"
+    );
+
+    // Nothing under the prefix: no progress line, same success.
+    let out = server
+        .cofre(&api.token)
+        .args(["lease", "revoke", "-prefix", "database/creds/ro"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    api.delete("sys/mounts/database").await;
+    root.drop_all().await;
+}
+
+#[tokio::test]
 async fn lease_count_quota_refuses_new_credentials_past_the_limit() {
     let Some(root) = PgRoot::create().await else {
         return;

@@ -55,3 +55,8 @@ impl fmt::Display for Failure {
 pub fn server_error(context: &str, error: &cofre_client::Error) -> Failure {
     Failure::Server(format!("{context}: {error}"))
 }
+
+/// For `map_err` on a write: "Error writing data to <path>: <the client's error>", exit 2.
+pub fn write_failed(path: &str) -> impl FnOnce(cofre_client::Error) -> Failure + '_ {
+    move |e| server_error(&format!("Error writing data to {path}"), &e)
+}

@@ -1,7 +1,7 @@
 //! The `cofre` binary against a real Vault-API server: the OpenBao dev server named by
 //! `BAO_TEST_ADDR` (token `BAO_TEST_TOKEN`, default `root`). Checks what scripts rely
 //! on: stdout, exit codes and error text. Pointing `BAO_TEST_ADDR` at a Cofre dev server
-//! runs the same checks against Cofre.
+//! runs the same checks against Cofre; `scripts/test` runs them against both.
 //!
 //! Without `BAO_TEST_ADDR` each test prints a loud notice and passes. When it is set but
 //! nothing listens there, the tests skip the same way, or fail under
@@ -227,6 +227,96 @@ fn kv_list_delete_undelete() {
     assert_eq!(code(&out), 2);
     t.ok(&["kv", "metadata", "delete", &secret]);
     t.ok(&["kv", "metadata", "delete", &format!("{folder}/b/c")]);
+}
+
+#[test]
+fn kv_rollback_and_metadata_patch() {
+    let Some(t) = Target::connect() else { return };
+    let path = format!("secret/{}", unique("cli-test/rollback"));
+    t.ok(&["kv", "put", &path, "password=one"]);
+    t.ok(&["kv", "put", &path, "password=two"]);
+
+    // The old data becomes version 3, written with CAS on version 2.
+    let rolled = t.ok(&["kv", "rollback", "-version=1", &path]);
+    assert!(rolled.contains("version            3"), "{rolled}");
+    assert_eq!(t.ok(&["kv", "get", "-field=password", &path]), "one");
+    let json = t.json(&["kv", "rollback", "-version=2", &path]);
+    assert_eq!(json["data"]["version"], 4, "{json}");
+    assert_eq!(t.ok(&["kv", "get", "-field=password", &path]), "two");
+
+    for (args, exit, message) in [
+        (
+            vec!["kv", "rollback", &path],
+            1,
+            "Version flag must be specified",
+        ),
+        (
+            vec!["kv", "rollback", "-version=0", &path],
+            1,
+            "Invalid value 0 for the version flag",
+        ),
+        (
+            vec!["kv", "rollback", "-version=9", &path],
+            2,
+            "No value found at secret/data/",
+        ),
+    ] {
+        let out = t.run(&args);
+        assert_eq!(code(&out), exit, "{args:?}");
+        assert!(
+            text(&out.stderr).starts_with(message),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    t.ok(&["kv", "delete", "-versions=1", &path]);
+    let out = t.run(&["kv", "rollback", "-version=1", &path]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("Cannot roll back to a version that has been deleted"));
+    t.ok(&["kv", "destroy", "-versions=2", &path]);
+    let out = t.run(&["kv", "rollback", "-version=2", &path]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("Cannot roll back to a version that has been destroyed"));
+
+    // metadata patch changes only what it is given.
+    t.ok(&[
+        "kv",
+        "metadata",
+        "put",
+        "-max-versions=7",
+        "-custom-metadata=owner=a",
+        "-custom-metadata=old=x",
+        &path,
+    ]);
+    let patched = t.ok(&[
+        "kv",
+        "metadata",
+        "patch",
+        "-cas-required",
+        "-custom-metadata=owner=b",
+        "-remove-custom-metadata=old",
+        &path,
+    ]);
+    assert!(
+        patched.starts_with("Success! Data written to: secret/metadata/"),
+        "{patched}"
+    );
+    let meta = t.json(&["kv", "metadata", "get", &path]);
+    assert_eq!(meta["data"]["max_versions"], 7, "{meta}");
+    assert_eq!(meta["data"]["cas_required"], true, "{meta}");
+    assert_eq!(
+        meta["data"]["custom_metadata"],
+        serde_json::json!({"owner": "b"})
+    );
+    let missing = format!("secret/{}", unique("cli-test/nometa"));
+    let out = t.run(&["kv", "metadata", "patch", "-max-versions=2", &missing]);
+    assert_eq!(code(&out), 2, "patching absent metadata is a 404");
+    assert!(
+        text(&out.stderr).contains("Code: 404"),
+        "{}",
+        text(&out.stderr)
+    );
+    t.ok(&["kv", "metadata", "delete", &path]);
 }
 
 #[test]

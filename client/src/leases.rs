@@ -44,6 +44,50 @@ pub struct LeaseInfo {
     pub ttl: i64,
 }
 
+/// What `sys/leases/count` tells: live leases in all, per mount and per lease path.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeaseCounts {
+    /// Every live lease.
+    pub lease_count: u64,
+    /// Per mount path (`database/`).
+    #[serde(default)]
+    pub counts: std::collections::BTreeMap<String, u64>,
+    /// Per lease path (`database/creds/readonly`).
+    #[serde(default)]
+    pub counts_by_path: std::collections::BTreeMap<String, u64>,
+    /// Failed revocation attempts since the server unsealed.
+    #[serde(default)]
+    pub revocation_failures: u64,
+}
+
+impl LeaseCounts {
+    /// Live leases under `prefix` (a path, matched whole segments at a time, as
+    /// `revoke-prefix` matches it).
+    ///
+    /// ```
+    /// # use cofre_client::LeaseCounts;
+    /// let counts = LeaseCounts {
+    ///     counts_by_path: [("database/creds/ro".to_string(), 3), ("database/creds/row".into(), 1)].into(),
+    ///     ..LeaseCounts::default()
+    /// };
+    /// assert_eq!(counts.under("database/creds/ro"), 3);
+    /// assert_eq!(counts.under("database/"), 4);
+    /// ```
+    pub fn under(&self, prefix: &str) -> u64 {
+        let prefix = prefix.trim().trim_matches('/');
+        self.counts_by_path
+            .iter()
+            .filter(|(path, _)| {
+                prefix.is_empty()
+                    || path
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
 impl<'a> Leases<'a> {
     pub(crate) fn new(client: &'a Client) -> Self {
         Self { client }
@@ -119,6 +163,21 @@ impl<'a> Leases<'a> {
         self.client
             .write(&format!("sys/leases/{action}/{prefix}"), &json!({}))
             .await
+    }
+
+    /// Live lease counts (`sys/leases/count`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: cofre_client::Client) -> Result<(), cofre_client::Error> {
+    /// let counts = client.leases().count().await?;
+    /// println!("{} leases, {} under database/", counts.lease_count, counts.under("database"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn count(&self) -> Result<LeaseCounts, Error> {
+        match self.client.read("sys/leases/count").await? {
+            Some(secret) => secret.data_as(),
+            None => Ok(LeaseCounts::default()),
+        }
     }
 
     /// Lease ids and sub-paths one level below `prefix` (needs `sudo`); empty when none.

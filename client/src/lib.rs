@@ -51,6 +51,7 @@ pub mod watcher;
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_ADDRESS, DEFAULT_TIMEOUT};
 pub use error::Error;
+pub use leases::LeaseCounts;
 pub use retry::RetryPolicy;
 pub use secret::{AuthInfo, Secret, WrapInfo};
 

@@ -344,6 +344,26 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// The `cofre` binary for this server with a private HOME and none of the caller's
+    /// COFRE_/VAULT_ settings; `token` may be empty (then none is given).
+    pub fn cofre(&self, token: &str) -> Command {
+        let home = self.dir.join("home");
+        std::fs::create_dir_all(&home).expect("a home directory");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cofre"));
+        command
+            .env("COFRE_ADDR", &self.api.addr)
+            .env("HOME", &home)
+            .env_remove("COFRE_TOKEN")
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .env_remove("COFRE_FORMAT")
+            .env_remove("GITHUB_ENV");
+        if !token.is_empty() {
+            command.env("COFRE_TOKEN", token);
+        }
+        command
+    }
+
     /// Runs the real `bao` CLI against this server with `token`; returns (success,
     /// stdout+stderr), or `None` (skipped loudly) when `bao` is not installed, except
     /// with COFRE_REQUIRE_SERVICES=1, where that is a failure.

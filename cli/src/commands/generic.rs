@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::commands::kv::{parse_data, print_list};
 use crate::commands::sanitize_path;
 use crate::context::Context;
-use crate::failure::{server_error, CmdResult, Failure};
+use crate::failure::{server_error, write_failed, CmdResult, Failure};
 use crate::key_values;
 use crate::output;
 
@@ -98,7 +98,7 @@ pub async fn write(ctx: &Context, args: WriteArgs) -> CmdResult {
         .client
         .write(&path, &Value::Object(data))
         .await
-        .map_err(|e| server_error(&format!("Error writing data to {path}"), &e))?;
+        .map_err(write_failed(&path))?;
     let Some(secret) = secret else {
         ctx.ui.written(&path);
         return Ok(());

@@ -8,7 +8,7 @@ use crate::commands::kv_export::{self, ExportArgs};
 use crate::commands::kv_metadata::{self, MetadataCommand};
 use crate::commands::kv_path::{resolve, KvTarget};
 use crate::context::Context;
-use crate::failure::{server_error, CmdResult, Failure};
+use crate::failure::{server_error, write_failed, CmdResult, Failure};
 use crate::key_values;
 use crate::output::{self, map_header, path_header};
 
@@ -49,6 +49,16 @@ pub enum KvCommand {
     Destroy(VersionsArgs),
     /// List the keys under a path (folders end in /)
     List(ListArgs),
+    /// Write an earlier version's data as the newest version (KV v2)
+    #[command(
+        long_about = "Restore an earlier version of a KV v2 secret: its data is written \
+        as a new version (check-and-set against the current version, so a concurrent \
+        write makes the rollback fail rather than be lost). Deleted and destroyed \
+        versions cannot be rolled back to.\n\n\
+        Examples:\n  cofre kv rollback -version=2 secret/app\n  \
+        cofre kv rollback -mount=secret -version=2 app"
+    )]
+    Rollback(RollbackArgs),
     /// Print a secret as dotenv lines, JSON, or GitHub Actions variables
     #[command(
         long_about = "Print a secret's keys and values for another tool. -format=dotenv \
@@ -140,6 +150,18 @@ pub struct VersionsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct RollbackArgs {
+    /// The mount, when PATH is relative to it
+    #[arg(long)]
+    mount: Option<String>,
+    /// The version to restore (required)
+    #[arg(long)]
+    version: Option<u64>,
+    /// The secret's path
+    path: String,
+}
+
+#[derive(Args, Debug)]
 pub struct ListArgs {
     /// The mount, when PATH is relative to it (PATH may then be omitted)
     #[arg(long)]
@@ -157,6 +179,7 @@ pub async fn run(ctx: &Context, command: KvCommand) -> CmdResult {
         KvCommand::Undelete(args) => versions_op(ctx, args, "undelete").await,
         KvCommand::Destroy(args) => versions_op(ctx, args, "destroy").await,
         KvCommand::List(args) => list(ctx, args).await,
+        KvCommand::Rollback(args) => rollback(ctx, args).await,
         KvCommand::Metadata(command) => kv_metadata::run(ctx, command).await,
         KvCommand::Export(args) => kv_export::run(ctx, args).await,
     }
@@ -235,7 +258,7 @@ async fn put(ctx: &Context, args: PutArgs) -> CmdResult {
         .client
         .write(&path, &body)
         .await
-        .map_err(|e| server_error(&format!("Error writing data to {path}"), &e))?;
+        .map_err(write_failed(&path))?;
     print_write_result(ctx, &target, &path, secret)
 }
 
@@ -274,7 +297,7 @@ async fn patch(ctx: &Context, args: PatchArgs) -> CmdResult {
                     }
                     read_then_write(ctx, &path, data).await?
                 }
-                Err(e) => return Err(server_error(&format!("Error writing data to {path}"), &e)),
+                Err(e) => return Err(write_failed(&path)(e)),
             }
         }
     };
@@ -312,7 +335,7 @@ async fn read_then_write(
     ctx.client
         .write(path, &body)
         .await
-        .map_err(|e| server_error(&format!("Error writing data to {path}"), &e))
+        .map_err(write_failed(path))
 }
 
 /// After `put`/`patch`: the new version's metadata, or a success line.
@@ -390,8 +413,69 @@ async fn versions_op(ctx: &Context, args: VersionsArgs, operation: &str) -> CmdR
         .client
         .write(&path, &body)
         .await
-        .map_err(|e| server_error(&format!("Error writing data to {path}"), &e))?;
+        .map_err(write_failed(&path))?;
     ctx.ui.write_result(&path, secret)
+}
+
+async fn rollback(ctx: &Context, args: RollbackArgs) -> CmdResult {
+    let version = match args.version {
+        None => return Err(Failure::usage("Version flag must be specified")),
+        Some(0) => return Err(Failure::usage("Invalid value 0 for the version flag")),
+        Some(version) => version,
+    };
+    let target = resolve(&ctx.client, &args.path, args.mount.as_deref(), false).await?;
+    if !target.v2 {
+        return Err(Failure::server(
+            "K/V engine mount must be version 2 for rollback support",
+        ));
+    }
+    let data_path = target.api_path("data");
+    let not_found = || Failure::server(format!("No value found at {data_path}"));
+    let metadata_path = target.api_path("metadata");
+    let metadata = ctx
+        .client
+        .read(&metadata_path)
+        .await
+        .map_err(|e| server_error(&format!("Error reading {metadata_path}"), &e))?
+        .ok_or_else(not_found)?;
+    let current = metadata
+        .field("current_version")
+        .and_then(Value::as_u64)
+        .ok_or_else(not_found)?;
+    let chosen = metadata
+        .field("versions")
+        .and_then(|v| v.get(version.to_string()))
+        .ok_or_else(not_found)?;
+    if chosen
+        .get("deletion_time")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty())
+    {
+        return Err(Failure::server(
+            "Cannot roll back to a version that has been deleted",
+        ));
+    }
+    if chosen.get("destroyed").and_then(Value::as_bool) == Some(true) {
+        return Err(Failure::server(
+            "Cannot roll back to a version that has been destroyed",
+        ));
+    }
+    let version = version.to_string();
+    let old = ctx
+        .client
+        .read_with_query(&data_path, &[("version", version.as_str())])
+        .await
+        .map_err(|e| server_error(&format!("Error reading {data_path}"), &e))?
+        .and_then(|secret| secret.field("data").cloned())
+        .filter(|data| !data.is_null())
+        .ok_or_else(not_found)?;
+    let body = json!({ "data": old, "options": { "cas": current } });
+    let secret = ctx
+        .client
+        .write(&data_path, &body)
+        .await
+        .map_err(write_failed(&data_path))?;
+    print_write_result(ctx, &target, &data_path, secret)
 }
 
 async fn list(ctx: &Context, args: ListArgs) -> CmdResult {

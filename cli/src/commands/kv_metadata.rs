@@ -1,11 +1,11 @@
-//! `cofre kv metadata get|put|delete`: a KV v2 secret's settings and version history.
+//! `cofre kv metadata get|put|patch|delete`: a KV v2 secret's settings and version history.
 
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
 use crate::commands::kv_path::resolve;
 use crate::context::Context;
-use crate::failure::{server_error, CmdResult, Failure};
+use crate::failure::{server_error, write_failed, CmdResult, Failure};
 use crate::output::{self, map_header, path_header};
 
 /// Metadata commands.
@@ -20,6 +20,15 @@ pub enum MetadataCommand {
         Example:\n  cofre kv metadata put -max-versions=5 -custom-metadata=owner=team-a secret/app"
     )]
     Put(MetadataPutArgs),
+    /// Change only the given settings of an existing secret (HTTP PATCH)
+    #[command(
+        long_about = "Change some settings of an existing KV v2 secret, keeping the \
+        others; custom metadata keys are merged (-remove-custom-metadata drops one). \
+        Fails if the secret has no metadata yet (use `kv metadata put`).\n\n\
+        Examples:\n  cofre kv metadata patch -max-versions=5 secret/app\n  \
+        cofre kv metadata patch -custom-metadata=owner=team-b -remove-custom-metadata=old secret/app"
+    )]
+    Patch(MetadataPatchArgs),
     /// Delete a secret entirely: its metadata and all versions
     Delete(MetadataPathArgs),
 }
@@ -31,6 +40,15 @@ pub struct MetadataPathArgs {
     mount: Option<String>,
     /// The secret's path
     path: String,
+}
+
+#[derive(Args, Debug)]
+pub struct MetadataPatchArgs {
+    #[command(flatten)]
+    settings: MetadataPutArgs,
+    /// Remove this custom metadata key (repeatable)
+    #[arg(long = "remove-custom-metadata", value_name = "KEY")]
+    remove_custom_metadata: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -65,6 +83,7 @@ pub async fn run(ctx: &Context, command: MetadataCommand) -> CmdResult {
     match command {
         MetadataCommand::Get(args) => get(ctx, args).await,
         MetadataCommand::Put(args) => put(ctx, args).await,
+        MetadataCommand::Patch(args) => patch(ctx, args).await,
         MetadataCommand::Delete(args) => delete(ctx, args).await,
     }
 }
@@ -127,35 +146,61 @@ fn sorted_versions(versions: Map<String, Value>) -> Result<Vec<(u64, Value)>, Fa
 }
 
 async fn put(ctx: &Context, args: MetadataPutArgs) -> CmdResult {
+    write_settings(ctx, &args, &[], false).await
+}
+
+async fn patch(ctx: &Context, args: MetadataPatchArgs) -> CmdResult {
+    write_settings(ctx, &args.settings, &args.remove_custom_metadata, true).await
+}
+
+/// `put` writes the settings (creating the metadata); `patch` merges them into
+/// existing metadata.
+async fn write_settings(
+    ctx: &Context,
+    args: &MetadataPutArgs,
+    remove: &[String],
+    patch: bool,
+) -> CmdResult {
     let path = metadata_path(ctx, &args.path, args.mount.as_deref()).await?;
+    let body = settings_body(args, remove)?;
+    let sent = if patch {
+        ctx.client.patch(&path, &body).await
+    } else {
+        ctx.client.write(&path, &body).await
+    };
+    let secret = sent.map_err(write_failed(&path))?;
+    ctx.ui.write_result(&path, secret)
+}
+
+/// The request body for the settings given as flags; `remove` keys become `null`
+/// custom metadata (a JSON merge patch removes them).
+fn settings_body(args: &MetadataPutArgs, remove: &[String]) -> Result<Value, Failure> {
     let mut body = Map::new();
     if let Some(max) = args.max_versions {
         body.insert("max_versions".into(), Value::from(max));
     }
-    if let Some(after) = args.delete_version_after {
-        body.insert("delete_version_after".into(), Value::String(after));
+    if let Some(after) = &args.delete_version_after {
+        body.insert("delete_version_after".into(), Value::String(after.clone()));
     }
     if let Some(required) = args.cas_required {
         body.insert("cas_required".into(), Value::Bool(required));
     }
-    if !args.custom_metadata.is_empty() {
-        let mut custom = Map::new();
-        for pair in &args.custom_metadata {
-            let (key, value) = pair.split_once('=').ok_or_else(|| {
-                Failure::usage(format!(
-                    "invalid -custom-metadata {pair:?}: expected key=value"
-                ))
-            })?;
-            custom.insert(key.to_string(), Value::String(value.to_string()));
-        }
+    let mut custom = Map::new();
+    for pair in &args.custom_metadata {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            Failure::usage(format!(
+                "invalid -custom-metadata {pair:?}: expected key=value"
+            ))
+        })?;
+        custom.insert(key.to_string(), Value::String(value.to_string()));
+    }
+    for key in remove {
+        custom.insert(key.clone(), Value::Null);
+    }
+    if !custom.is_empty() {
         body.insert("custom_metadata".into(), Value::Object(custom));
     }
-    let secret = ctx
-        .client
-        .write(&path, &Value::Object(body))
-        .await
-        .map_err(|e| server_error(&format!("Error writing data to {path}"), &e))?;
-    ctx.ui.write_result(&path, secret)
+    Ok(Value::Object(body))
 }
 
 async fn delete(ctx: &Context, args: MetadataPathArgs) -> CmdResult {
@@ -172,6 +217,28 @@ async fn delete(ctx: &Context, args: MetadataPathArgs) -> CmdResult {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn removed_custom_metadata_becomes_null() {
+        let args = MetadataPutArgs {
+            mount: None,
+            max_versions: Some(3),
+            cas_required: None,
+            delete_version_after: None,
+            custom_metadata: vec!["owner=a".into()],
+            path: "secret/x".into(),
+        };
+        let body = settings_body(&args, &["old".into()]).unwrap();
+        assert_eq!(
+            body,
+            json!({"max_versions": 3, "custom_metadata": {"owner": "a", "old": null}})
+        );
+        let bad = MetadataPutArgs {
+            custom_metadata: vec!["novalue".into()],
+            ..args
+        };
+        assert!(settings_body(&bad, &[]).is_err());
+    }
 
     #[test]
     fn versions_sort_numerically() {

@@ -1,6 +1,10 @@
 //! `cofre lease …`: look up, renew and revoke the leases of dynamic secrets, as
 //! `vault lease` does.
 
+use std::future::Future;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -130,14 +134,67 @@ async fn revoke(ctx: &Context, args: RevokeArgs) -> CmdResult {
     if !args.prefix {
         body["lease_id"] = json!(id);
     }
-    ctx.client
-        .write(&path, &body)
-        .await
-        .map_err(|e| server_error(&format!("Error revoking {id}"), &e))?;
+    let request = ctx.client.write(&path, &body);
+    let result = if args.prefix && args.sync {
+        with_progress(ctx, id, request).await
+    } else {
+        request.await
+    };
+    result.map_err(|e| server_error(&format!("Error revoking {id}"), &e))?;
     match (args.sync, args.prefix) {
         (false, _) => output::out("All revocation operations queued successfully!"),
         (true, true) => output::out(&format!("Success! Revoked any leases with prefix: {id}")),
         (true, false) => output::out(&format!("Success! Revoked lease: {id}")),
     }
     Ok(())
+}
+
+/// Runs a prefix revocation while reporting, on stderr, how many of the leases under the
+/// prefix are gone: redrawn in place on a terminal, a line every few seconds otherwise
+/// (CI logs). The counts come from `sys/leases/count`; without access to it the
+/// revocation runs silently.
+async fn with_progress<T>(
+    ctx: &Context,
+    prefix: &str,
+    request: impl Future<Output = Result<T, cofre_client::Error>>,
+) -> Result<T, cofre_client::Error> {
+    let leases = ctx.client.leases();
+    let total = match leases.count().await {
+        Ok(counts) => counts.under(prefix),
+        Err(_) => return request.await,
+    };
+    if total == 0 {
+        return request.await;
+    }
+    let terminal = std::io::stderr().is_terminal();
+    output::err(&format!("Revoking {total} leases with prefix {prefix}..."));
+    let every = if terminal {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_secs(5)
+    };
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tokio::pin!(request);
+    loop {
+        tokio::select! {
+            result = &mut request => {
+                if terminal {
+                    eprintln!();
+                }
+                return result;
+            }
+            _ = tick.tick() => {
+                if let Ok(counts) = leases.count().await {
+                    let done = total.saturating_sub(counts.under(prefix));
+                    let line = format!("revoked {done} of {total} leases");
+                    if terminal {
+                        eprint!("\r{line}");
+                        let _ = std::io::stderr().flush();
+                    } else {
+                        output::err(&line);
+                    }
+                }
+            }
+        }
+    }
 }
