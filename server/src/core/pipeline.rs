@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::mounts::MountEntry;
 use super::quotas::Reservation;
+use super::root_paths::{needs_sudo, Backend};
 use super::router::{Handler, Route};
 use super::{now_unix, Core, Operation, Request, RequestError, Response, Unsealed};
 use crate::audit::{Entry, Record};
@@ -246,17 +247,6 @@ async fn decide_create_or_update(
     })
 }
 
-fn capability(op: Operation) -> Capability {
-    match op {
-        Operation::Read => Capability::Read,
-        Operation::Create => Capability::Create,
-        Operation::Update => Capability::Update,
-        Operation::Patch => Capability::Patch,
-        Operation::Delete => Capability::Delete,
-        Operation::List => Capability::List,
-    }
-}
-
 fn authorize(
     unsealed: &Unsealed,
     token: &TokenEntry,
@@ -271,50 +261,15 @@ fn authorize(
         return Ok(());
     }
     let acl = unsealed.policies.acl(&token.policies);
-    let needs_sudo = needs_sudo(route, &req.path, req.operation);
-    let path = full_path.trim_end_matches('/');
-    let checked = if req.operation == Operation::List {
-        format!("{path}/")
-    } else {
-        path.to_string()
+    let backend = match route.handler {
+        Handler::System => Backend::System,
+        Handler::Token => Backend::Token,
+        Handler::Engine(_) => Backend::Mounted,
     };
-    acl.check(&checked, capability(req.operation), needs_sudo, &req.data)
+    let needs_sudo = needs_sudo(backend, &req.path, req.operation);
+    let checked = crate::policy::checked_path(full_path, req.operation == Operation::List);
+    acl.check(&checked, req.operation.capability(), needs_sudo, &req.data)
         .map_err(|_| RequestError::PermissionDenied)
-}
-
-/// Vault's "root paths": these also need `sudo` on the path.
-fn needs_sudo(route: &Route, relative: &str, op: Operation) -> bool {
-    let relative = relative.trim_end_matches('/');
-    match route.handler {
-        Handler::System => {
-            const EXACT: &[&str] = &[
-                "rotate",
-                "seal",
-                "step-down",
-                "audit",
-                "key-status",
-                "storage/snapshot",
-            ];
-            const PREFIX: &[&str] = &[
-                "raw/",
-                "audit/",
-                "leases/revoke-prefix/",
-                "leases/revoke-force/",
-                "leases/lookup/",
-                "revoke-prefix/",
-                "revoke-force/",
-                "plugins/catalog/",
-            ];
-            EXACT.contains(&relative)
-                || PREFIX.iter().any(|p| relative.starts_with(p))
-                || (relative.starts_with("auth/") && op != Operation::Read)
-                || (relative == "leases/lookup" && op == Operation::List)
-        }
-        Handler::Token => {
-            relative.starts_with("revoke-orphan") || relative.starts_with("accessors")
-        }
-        Handler::Engine(_) => false,
-    }
 }
 
 /// Counts one use of a limited-use token; `true` when this was its last use (the caller

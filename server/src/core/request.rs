@@ -29,6 +29,19 @@ impl Operation {
             Operation::List => "list",
         }
     }
+
+    /// The ACL capability a request of this operation needs.
+    pub fn capability(self) -> crate::policy::Capability {
+        use crate::policy::Capability;
+        match self {
+            Operation::Read => Capability::Read,
+            Operation::Create => Capability::Create,
+            Operation::Update => Capability::Update,
+            Operation::Patch => Capability::Patch,
+            Operation::Delete => Capability::Delete,
+            Operation::List => Capability::List,
+        }
+    }
 }
 
 /// One API request after HTTP decoding.
