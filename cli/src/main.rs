@@ -64,7 +64,7 @@ enum Command {
     /// Read and write key/value secrets (KV v1 and v2)
     #[command(subcommand)]
     Kv(kv::KvCommand),
-    /// Write, read, list, delete and format ACL policies
+    /// Write, read, list, delete, format and explain ACL policies
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
     /// Create, look up, renew and revoke tokens

@@ -14,6 +14,7 @@ mod login_method;
 pub mod migrate;
 pub mod operator;
 pub mod policy;
+mod policy_explain;
 pub mod run;
 mod secret_env;
 pub mod secrets;

@@ -158,12 +158,17 @@ impl Acl {
             };
         }
         let deciding = self.find(path, is_list).map(|m| self.describe(path, m));
-        let overruled: Vec<MatchingRule> = self
-            .all_matches(path, is_list)
-            .into_iter()
-            .map(|m| self.describe(path, m))
-            .filter(|rule| deciding.as_ref().is_none_or(|d| d.pattern != rule.pattern))
-            .collect();
+        let mut overruled: Vec<MatchingRule> = Vec::new();
+        for rule in self.all_matches(path, is_list) {
+            let rule = self.describe(path, rule);
+            let seen = deciding
+                .iter()
+                .chain(&overruled)
+                .any(|r| r.pattern == rule.pattern);
+            if !seen {
+                overruled.push(rule);
+            }
+        }
         let notes = notes(path, deciding.as_ref(), &overruled);
         Explanation {
             path: path.to_owned(),
@@ -195,6 +200,19 @@ impl Acl {
     }
 }
 
+impl MatchingRule {
+    /// `"secret/*" (policy app)`, or `(policies app, ops)` for a merged rule.
+    pub fn label(&self) -> String {
+        let policies: Vec<&str> = self.sources.iter().map(|s| s.policy.as_str()).collect();
+        let noun = if policies.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        };
+        format!("\"{}\" ({noun} {})", self.pattern, policies.join(", "))
+    }
+}
+
 impl Explanation {
     /// The decision for `capability` (with `sudo` too when `needs_sudo`), by the
     /// same test [`Acl::check`] applies. Parameter and wrapping conditions of the
@@ -215,21 +233,15 @@ impl Explanation {
         };
         let granted = rule.capabilities;
         let outcome = grant(granted, capability, needs_sudo);
+        let label = rule.label();
         let reason = match outcome {
-            Ok(()) if needs_sudo => {
-                format!("rule \"{}\" grants {capability} and sudo", rule.pattern)
+            Ok(()) if needs_sudo => format!("rule {label} grants {capability} and sudo"),
+            Ok(()) => format!("rule {label} grants {capability}"),
+            Err(_) if granted.is_deny() => format!("rule {label} denies"),
+            Err(_) if !granted.contains(capability) => {
+                format!("rule {label} grants [{}], not {capability}", names(granted))
             }
-            Ok(()) => format!("rule \"{}\" grants {capability}", rule.pattern),
-            Err(_) if granted.is_deny() => format!("rule \"{}\" denies", rule.pattern),
-            Err(_) if !granted.contains(capability) => format!(
-                "rule \"{}\" grants [{}], not {capability}",
-                rule.pattern,
-                names(granted)
-            ),
-            Err(_) => format!(
-                "the path needs sudo, which rule \"{}\" does not grant",
-                rule.pattern
-            ),
+            Err(_) => format!("the path needs sudo, which rule {label} does not grant"),
         };
         decision(outcome.is_ok(), reason)
     }
