@@ -56,6 +56,10 @@ impl Core {
             if let Ok(unsealed) = self.unsealed() {
                 check_rate_limit(&unsealed, &req, false)?;
             }
+            if req.help {
+                let relative = req.path.strip_prefix("sys/").unwrap_or(&req.path);
+                return help(&Handler::System, "sys/", relative);
+            }
             return crate::sys::handle_unauthenticated(self, &req).await;
         }
         let unsealed = self.unsealed()?;
@@ -66,6 +70,9 @@ impl Core {
         // Before authentication, so a flood of bad tokens is limited too.
         check_rate_limit(&unsealed, &req, login)?;
         if let Some((route, relative)) = routed.as_ref().filter(|_| login) {
+            if req.help {
+                return help(&route.handler, &route.prefix, relative);
+            }
             let full_path = std::mem::replace(&mut req.path, relative.clone());
             let record =
                 audit_request(&unsealed, &req, &full_path, &route.entry, None, None).await?;
@@ -74,12 +81,14 @@ impl Core {
         }
         let token = self.authenticate(&unsealed, &req).await?;
         let Some((route, relative)) = routed else {
-            // As Vault: a token that may not use the path learns nothing about mounts.
+            // As Vault: a token that may not use the path learns nothing about mounts
+            // (help, which needs no capability, says the route does not exist).
             let caps = unsealed
                 .policies
                 .acl(&token.policies)
                 .capabilities(&req.path);
-            if !token.is_root() && (caps.is_empty() || caps.contains(Capability::Deny)) {
+            let hidden = caps.is_empty() || caps.contains(Capability::Deny);
+            if !token.is_root() && !req.help && hidden {
                 return Err(RequestError::PermissionDenied);
             }
             return Err(RequestError::UnsupportedPath(format!(
@@ -87,6 +96,10 @@ impl Core {
                 req.path
             )));
         };
+        if req.help {
+            // As Vault: any valid token may read any mounted path's help.
+            return help(&route.handler, &route.prefix, &relative);
+        }
         let ctx = unsealed.mount_context(&route, Some(token.clone()));
         let full_path = std::mem::take(&mut req.path);
         req.path = relative;
@@ -155,6 +168,15 @@ impl Core {
         }
         Ok(entry)
     }
+}
+
+/// The help answer (`?help=1`) for `relative` below the mount at `prefix`, sent without
+/// the envelope as Vault does.
+fn help(handler: &Handler, prefix: &str, relative: &str) -> Result<Response, RequestError> {
+    Ok(Response {
+        raw: Some(handler.help().answer(prefix, relative)?),
+        ..Response::default()
+    })
 }
 
 /// Refuses a request over its rate-limit quota (one atomic load when there is none).

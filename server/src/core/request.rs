@@ -59,6 +59,8 @@ pub struct Request {
     pub remote_addr: Option<IpAddr>,
     /// HTTP method was PUT/POST with no body at all (`vault write -f`).
     pub empty_body: bool,
+    /// `?help=<non-empty>`: answer the path's help text instead (`vault path-help`).
+    pub help: bool,
 }
 
 impl Request {
@@ -66,6 +68,7 @@ impl Request {
         Self {
             id: crate::crypto::uuid_v4(),
             operation,
+            help: false,
             path: path.into(),
             data: Map::new(),
             client_token: None,
