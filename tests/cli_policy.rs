@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::TestServer;
 use serde_json::Value;
@@ -28,15 +28,10 @@ const OPS: &str = r#"path "secret/data/app/locked" {
 
 /// Runs `cofre policy explain ARGS` with `token` as the caller's token.
 fn explain(server: &TestServer, token: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cofre"))
+    server
+        .cofre(token)
         .args(["policy", "explain"])
         .args(args)
-        .env("COFRE_ADDR", &server.api.addr)
-        .env("COFRE_TOKEN", token)
-        .env("HOME", server.dir.join("home"))
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .env_remove("COFRE_FORMAT")
         .output()
         .expect("cofre runs")
 }
@@ -50,7 +45,10 @@ async fn server_with_token() -> (TestServer, String) {
     server.api.enable_kv("secret", "2").await;
     server.api.write_policy("app", APP).await;
     server.api.write_policy("ops", OPS).await;
-    let token = server.api.token_with_policies(&["app", "ops", "default"]).await;
+    let token = server
+        .api
+        .token_with_policies(&["app", "ops", "default"])
+        .await;
     (server, token)
 }
 

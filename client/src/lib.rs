@@ -37,6 +37,7 @@ mod client;
 mod config;
 pub mod database;
 mod error;
+mod help;
 pub mod kv1;
 pub mod kv2;
 pub mod leases;
@@ -51,6 +52,7 @@ pub mod watcher;
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_ADDRESS, DEFAULT_TIMEOUT};
 pub use error::Error;
+pub use help::Help;
 pub use retry::RetryPolicy;
 pub use secret::{AuthInfo, Secret, WrapInfo};
 

@@ -13,6 +13,7 @@ pub mod login;
 mod login_method;
 pub mod migrate;
 pub mod operator;
+pub mod path_help;
 pub mod policy;
 mod policy_explain;
 pub mod run;
