@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use commands::{
-    audit, auth, generic, kv, lease, login, operator, policy, run as run_cmd, secrets, server,
-    status, token,
+    audit, auth, generic, kv, lease, login, operator, path_help, policy, run as run_cmd, secrets,
+    server, status, token,
 };
 use context::{Context, GlobalArgs};
 use failure::{CmdResult, Failure};
@@ -64,7 +64,7 @@ enum Command {
     /// Read and write key/value secrets (KV v1 and v2)
     #[command(subcommand)]
     Kv(kv::KvCommand),
-    /// Write, read, list, delete and format ACL policies
+    /// Write, read, list, delete, format and explain ACL policies
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
     /// Create, look up, renew and revoke tokens
@@ -87,6 +87,9 @@ enum Command {
     List(generic::ListArgs),
     /// Delete data at any API path
     Delete(generic::DeleteArgs),
+    /// Print the server's help for an API path
+    #[command(name = "path-help", long_about = path_help::LONG_ABOUT)]
+    PathHelp(path_help::PathHelpArgs),
     /// Log in (token, userpass, approle, kubernetes, jwt) and keep the token in ~/.cofre-token
     #[command(long_about = login::LONG_ABOUT)]
     Login(login::LoginArgs),
@@ -223,6 +226,7 @@ async fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Write(args) => generic::write(ctx, args).await,
         Command::List(args) => generic::list(ctx, args).await,
         Command::Delete(args) => generic::delete(ctx, args).await,
+        Command::PathHelp(args) => path_help::run(ctx, args).await,
         Command::Login(args) => login::login(ctx, args).await,
         Command::Run(args) => run_cmd::run(ctx, args).await,
         Command::Print(command) => login::print(ctx, command),

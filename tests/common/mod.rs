@@ -397,6 +397,22 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// The `cofre` binary as a client of this server with `token` (COFRE_TOKEN), a private
+    /// HOME and no VAULT_* or format settings from the environment.
+    pub fn cofre(&self, token: &str) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cofre"));
+        command
+            .env("COFRE_ADDR", &self.api.addr)
+            .env("COFRE_TOKEN", token)
+            .env("HOME", self.dir.join("home"))
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .env_remove("COFRE_FORMAT");
+        command
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();

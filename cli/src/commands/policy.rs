@@ -1,8 +1,9 @@
-//! `cofre policy …`: write, read, list and delete ACL policies, and format policy files.
+//! `cofre policy …`: write, read, list and delete ACL policies, format and check policy
+//! files, and explain a token's access (`policy_explain`).
 
 use clap::{Args, Subcommand};
 
-use crate::commands::read_input;
+use crate::commands::{policy_explain, read_input};
 use crate::context::Context;
 use crate::failure::{server_error, CmdResult, Failure};
 use crate::output;
@@ -29,6 +30,9 @@ pub enum PolicyCommand {
     /// Check policy files without a server: parse each and report the first problem with
     /// its line (exit 1 if any file is wrong)
     Check(CheckArgs),
+    /// Explain which rule of which policy allows or denies a token's request, and why
+    #[command(long_about = policy_explain::LONG_ABOUT)]
+    Explain(policy_explain::ExplainArgs),
 }
 
 #[derive(Args, Debug)]
@@ -66,6 +70,7 @@ pub async fn run(ctx: &Context, command: PolicyCommand) -> CmdResult {
         PolicyCommand::Delete(args) => delete(ctx, args).await,
         PolicyCommand::Fmt(args) => fmt(args),
         PolicyCommand::Check(args) => check(args),
+        PolicyCommand::Explain(args) => policy_explain::run(ctx, args).await,
     }
 }
 

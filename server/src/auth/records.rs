@@ -7,6 +7,7 @@
 //! LIST, the reads and deletes of `role/<name>` and `config` reads itself.
 //! Each method keeps its own fields, defaults and validation.
 
+use crate::engines::help::PathHelp;
 use std::future::Future;
 
 use serde::de::DeserializeOwned;
@@ -21,6 +22,13 @@ use crate::engines::MountContext;
 
 /// The storage key of a method's single configuration record.
 const CONFIG_KEY: &str = "config";
+
+/// Help for the `role` list path every role-based auth method serves.
+pub(crate) const LIST_ROLES_HELP: PathHelp = PathHelp {
+    pattern: "role",
+    synopsis: "List the roles.",
+    description: "LIST names the roles of this mount.",
+};
 
 /// Named JSON records stored at `<prefix><name>`.
 pub(crate) struct RecordStore {

@@ -16,6 +16,7 @@ mod pipeline;
 pub mod policies;
 pub mod quotas;
 pub mod request;
+pub mod root_paths;
 pub mod router;
 pub mod seal;
 mod snapshot;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::mounts::MountEntry;
 use super::quotas::Reservation;
+use super::root_paths::{needs_sudo, Backend};
 use super::router::{Handler, Route};
 use super::{now_unix, Core, Operation, Request, RequestError, Response, Unsealed};
 use crate::audit::{Entry, Record};
@@ -55,6 +56,10 @@ impl Core {
             if let Ok(unsealed) = self.unsealed() {
                 check_rate_limit(&unsealed, &req, false)?;
             }
+            if req.help {
+                let relative = req.path.strip_prefix("sys/").unwrap_or(&req.path);
+                return help(&Handler::System, "sys/", relative);
+            }
             return Box::pin(crate::sys::handle_unauthenticated(self, &req)).await;
         }
         let unsealed = self.unsealed()?;
@@ -65,6 +70,9 @@ impl Core {
         // Before authentication, so a flood of bad tokens is limited too.
         check_rate_limit(&unsealed, &req, login)?;
         if let Some((route, relative)) = routed.as_ref().filter(|_| login) {
+            if req.help {
+                return help(&route.handler, &route.prefix, relative);
+            }
             let full_path = std::mem::replace(&mut req.path, relative.clone());
             let record =
                 audit_request(&unsealed, &req, &full_path, &route.entry, None, None).await?;
@@ -73,12 +81,14 @@ impl Core {
         }
         let token = self.authenticate(&unsealed, &req).await?;
         let Some((route, relative)) = routed else {
-            // As Vault: a token that may not use the path learns nothing about mounts.
+            // As Vault: a token that may not use the path learns nothing about mounts
+            // (help, which needs no capability, says the route does not exist).
             let caps = unsealed
                 .policies
                 .acl(&token.policies)
                 .capabilities(&req.path);
-            if !token.is_root() && (caps.is_empty() || caps.contains(Capability::Deny)) {
+            let hidden = caps.is_empty() || caps.contains(Capability::Deny);
+            if !token.is_root() && !req.help && hidden {
                 return Err(RequestError::PermissionDenied);
             }
             return Err(RequestError::UnsupportedPath(format!(
@@ -86,6 +96,10 @@ impl Core {
                 req.path
             )));
         };
+        if req.help {
+            // As Vault: any valid token may read any mounted path's help.
+            return help(&route.handler, &route.prefix, &relative);
+        }
         let ctx = unsealed.mount_context(&route, Some(token.clone()));
         let full_path = std::mem::take(&mut req.path);
         req.path = relative;
@@ -154,6 +168,15 @@ impl Core {
         }
         Ok(entry)
     }
+}
+
+/// The help answer (`?help=1`) for `relative` below the mount at `prefix`, sent without
+/// the envelope as Vault does.
+fn help(handler: &Handler, prefix: &str, relative: &str) -> Result<Response, RequestError> {
+    Ok(Response {
+        raw: Some(handler.help().answer(prefix, relative)?),
+        ..Response::default()
+    })
 }
 
 /// Refuses a request over its rate-limit quota (one atomic load when there is none).
@@ -246,17 +269,6 @@ async fn decide_create_or_update(
     })
 }
 
-fn capability(op: Operation) -> Capability {
-    match op {
-        Operation::Read => Capability::Read,
-        Operation::Create => Capability::Create,
-        Operation::Update => Capability::Update,
-        Operation::Patch => Capability::Patch,
-        Operation::Delete => Capability::Delete,
-        Operation::List => Capability::List,
-    }
-}
-
 fn authorize(
     unsealed: &Unsealed,
     token: &TokenEntry,
@@ -271,50 +283,15 @@ fn authorize(
         return Ok(());
     }
     let acl = unsealed.policies.acl(&token.policies);
-    let needs_sudo = needs_sudo(route, &req.path, req.operation);
-    let path = full_path.trim_end_matches('/');
-    let checked = if req.operation == Operation::List {
-        format!("{path}/")
-    } else {
-        path.to_string()
+    let backend = match route.handler {
+        Handler::System => Backend::System,
+        Handler::Token => Backend::Token,
+        Handler::Engine(_) => Backend::Mounted,
     };
-    acl.check(&checked, capability(req.operation), needs_sudo, &req.data)
+    let needs_sudo = needs_sudo(backend, &req.path, req.operation);
+    let checked = crate::policy::checked_path(full_path, req.operation == Operation::List);
+    acl.check(&checked, req.operation.capability(), needs_sudo, &req.data)
         .map_err(|_| RequestError::PermissionDenied)
-}
-
-/// Vault's "root paths": these also need `sudo` on the path.
-fn needs_sudo(route: &Route, relative: &str, op: Operation) -> bool {
-    let relative = relative.trim_end_matches('/');
-    match route.handler {
-        Handler::System => {
-            const EXACT: &[&str] = &[
-                "rotate",
-                "seal",
-                "step-down",
-                "audit",
-                "key-status",
-                "storage/snapshot",
-            ];
-            const PREFIX: &[&str] = &[
-                "raw/",
-                "audit/",
-                "leases/revoke-prefix/",
-                "leases/revoke-force/",
-                "leases/lookup/",
-                "revoke-prefix/",
-                "revoke-force/",
-                "plugins/catalog/",
-            ];
-            EXACT.contains(&relative)
-                || PREFIX.iter().any(|p| relative.starts_with(p))
-                || (relative.starts_with("auth/") && op != Operation::Read)
-                || (relative == "leases/lookup" && op == Operation::List)
-        }
-        Handler::Token => {
-            relative.starts_with("revoke-orphan") || relative.starts_with("accessors")
-        }
-        Handler::Engine(_) => false,
-    }
 }
 
 /// Counts one use of a limited-use token; `true` when this was its last use (the caller

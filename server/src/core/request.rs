@@ -29,6 +29,19 @@ impl Operation {
             Operation::List => "list",
         }
     }
+
+    /// The ACL capability a request of this operation needs.
+    pub fn capability(self) -> crate::policy::Capability {
+        use crate::policy::Capability;
+        match self {
+            Operation::Read => Capability::Read,
+            Operation::Create => Capability::Create,
+            Operation::Update => Capability::Update,
+            Operation::Patch => Capability::Patch,
+            Operation::Delete => Capability::Delete,
+            Operation::List => Capability::List,
+        }
+    }
 }
 
 /// One API request after HTTP decoding.
@@ -46,6 +59,8 @@ pub struct Request {
     pub remote_addr: Option<IpAddr>,
     /// HTTP method was PUT/POST with no body at all (`vault write -f`).
     pub empty_body: bool,
+    /// `?help=<non-empty>`: answer the path's help text instead (`vault path-help`).
+    pub help: bool,
 }
 
 impl Request {
@@ -53,6 +68,7 @@ impl Request {
         Self {
             id: crate::crypto::uuid_v4(),
             operation,
+            help: false,
             path: path.into(),
             data: Map::new(),
             client_token: None,

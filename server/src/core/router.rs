@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::engines::help::BackendHelp;
 use crate::engines::Engine;
 
 use super::mounts::MountEntry;
@@ -17,6 +18,17 @@ pub enum Handler {
     Token,
     /// Any other engine or auth method.
     Engine(Arc<dyn Engine>),
+}
+
+impl Handler {
+    /// The help texts of the backend behind this handler.
+    pub fn help(&self) -> &'static BackendHelp {
+        match self {
+            Handler::System => &crate::sys::help::HELP,
+            Handler::Token => &crate::auth::token::help::HELP,
+            Handler::Engine(engine) => engine.help(),
+        }
+    }
 }
 
 /// One routable mount.

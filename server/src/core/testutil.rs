@@ -24,8 +24,17 @@ pub(crate) struct Recorder {
     pub(crate) failing: AtomicBool,
 }
 
+static RECORDER_HELP: crate::engines::help::BackendHelp = crate::engines::help::BackendHelp {
+    description: "A test engine that records requests.",
+    paths: &[],
+};
+
 #[async_trait]
 impl Engine for Recorder {
+    fn help(&self) -> &'static crate::engines::help::BackendHelp {
+        &RECORDER_HELP
+    }
+
     async fn handle(&self, _ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         let ttl: u64 = req
             .path

@@ -2,6 +2,7 @@
 //! own view, `<token hmac>/` under the mount ([`token_view`]); the token store clears that
 //! view when the token is revoked. Unlike KV v1, reads report no lease duration.
 
+use crate::engines::help::{BackendHelp, PathHelp};
 use async_trait::async_trait;
 
 use super::kv::v1;
@@ -29,8 +30,23 @@ fn request_view(ctx: &MountContext) -> Result<StorageView, RequestError> {
     Ok(token_view(&ctx.storage, token))
 }
 
+static HELP: BackendHelp = BackendHelp {
+    description: "A private key/value store per token: each token sees only its own cubbyhole, and its contents are destroyed when the token is revoked.",
+    paths: &[
+        PathHelp {
+            pattern: "<path*>",
+            synopsis: "Read, write, list or delete a secret in this token's cubbyhole.",
+            description: "GET reads, POST/PUT replaces, DELETE removes, LIST names the keys below a path ending in /. Other tokens, root included, cannot see these entries.",
+        },
+    ],
+};
+
 #[async_trait]
 impl Engine for Cubbyhole {
+    fn help(&self) -> &'static BackendHelp {
+        &HELP
+    }
+
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         v1::handle_on(&request_view(ctx)?, req).await
     }

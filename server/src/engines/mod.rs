@@ -3,6 +3,7 @@
 
 pub mod cubbyhole;
 pub mod database;
+pub mod help;
 pub mod kv;
 
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub struct LeasedSecret<'a> {
 #[async_trait]
 pub trait Engine: Send + Sync {
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError>;
+
+    /// What the engine is and the paths it serves, for `?help=1` (`vault path-help`).
+    fn help(&self) -> &'static help::BackendHelp;
 
     /// Paths (relative to the mount) that need no token: an auth method's login paths.
     /// An entry ending in `*` matches every path with that prefix.

@@ -41,12 +41,18 @@ pub fn request_head(
     }
     let mut req = Request::new(operation, path);
     req.client_token = token(headers);
+    // As Vault: any non-empty `help` value asks for help, whatever the method.
+    req.help = query
+        .get("help")
+        .and_then(Value::as_str)
+        .is_some_and(|v| !v.is_empty());
     if matches!(
         operation,
         Operation::Read | Operation::List | Operation::Delete
     ) {
         let mut data = query;
         data.remove("list");
+        data.remove("help");
         req.data = data;
     }
     Ok(req)

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::capability::{Capabilities, Capability};
+use super::explain::RuleSource;
 use super::rules::{PathKind, Permissions};
 use super::Policy;
 
@@ -46,10 +47,49 @@ pub struct Acl {
     prefixes: Vec<(Box<str>, Permissions)>,
     /// Segment-wildcard rules, highest priority first.
     segment_rules: Vec<SegmentRule>,
+    /// Which policies' rules were merged into each rule, keyed by the rule's pattern
+    /// (prefix rules with their `*`). Read only by [`Acl::explain`], never by checks.
+    pub(super) sources: HashMap<Box<str>, Vec<RuleSource>>,
+}
+
+/// What the matcher found for a path: the deciding rule and how it matched. Checks use
+/// its permissions; [`Acl::explain`] reports the rest, so the two cannot disagree.
+#[derive(Clone, Copy)]
+pub(super) struct Matched<'a> {
+    pub kind: PathKind,
+    /// The rule's pattern as written in [`Acl::sources`]' keys, without a prefix's `*`.
+    pub path: &'a str,
+    pub permissions: &'a Permissions,
+    /// A list request matched through the path without its trailing slash.
+    pub list_fallback: bool,
+}
+
+impl Matched<'_> {
+    fn fallback(self) -> Self {
+        Matched {
+            list_fallback: true,
+            ..self
+        }
+    }
+
+    /// The rule's pattern with a prefix rule's `*` restored, as `sources` keys it.
+    pub fn pattern(&self) -> String {
+        pattern(self.kind, self.path)
+    }
+}
+
+/// A rule's pattern as policies write it (a prefix rule regains its `*`).
+pub(super) fn pattern(kind: PathKind, path: &str) -> String {
+    match kind {
+        PathKind::Prefix => format!("{path}*"),
+        PathKind::Exact | PathKind::Segments => path.to_owned(),
+    }
 }
 
 #[derive(Debug, Clone)]
-struct SegmentRule {
+pub(super) struct SegmentRule {
+    /// The rule's path as written (with a trailing `*` if any).
+    pub pattern: Box<str>,
     /// The path without its trailing `*`.
     path: Box<str>,
     segments: Vec<Segment>,
@@ -90,6 +130,7 @@ impl SegmentRule {
             })
             .collect();
         SegmentRule {
+            pattern: full_path.into(),
             path: path.into(),
             wildcards: segments.iter().filter(|s| **s == Segment::Any).count(),
             segments,
@@ -109,7 +150,7 @@ impl SegmentRule {
         }
     }
 
-    fn matches(&self, path: &str, path_segments: usize) -> bool {
+    pub fn matches(&self, path: &str, path_segments: usize) -> bool {
         let wanted = self.segments.len();
         if path_segments < wanted || (!self.is_prefix && path_segments != wanted) {
             return false;
@@ -166,13 +207,19 @@ impl Acl {
     /// "root" is not special here: use [`Acl::root`] for the root token.
     pub fn new(policies: &[Arc<Policy>]) -> Acl {
         let mut merged: HashMap<(PathKind, &str), Permissions> = HashMap::new();
-        for rule in policies.iter().flat_map(|policy| &policy.rules) {
-            merged
-                .entry((rule.kind, rule.path.as_str()))
-                .and_modify(|existing| existing.merge(&rule.permissions))
-                .or_insert_with(|| rule.permissions.clone());
-        }
         let mut acl = Acl::default();
+        for policy in policies {
+            for rule in &policy.rules {
+                merged
+                    .entry((rule.kind, rule.path.as_str()))
+                    .and_modify(|existing| existing.merge(&rule.permissions))
+                    .or_insert_with(|| rule.permissions.clone());
+                acl.sources
+                    .entry(pattern(rule.kind, &rule.path).into())
+                    .or_default()
+                    .push(RuleSource::new(&policy.name, rule));
+            }
+        }
         for ((kind, path), permissions) in merged {
             match kind {
                 PathKind::Exact => {
@@ -208,7 +255,7 @@ impl Acl {
             return Capabilities::ROOT;
         }
         self.find(trim_slashes(path), true)
-            .map_or(Capabilities::NONE, |permissions| permissions.capabilities)
+            .map_or(Capabilities::NONE, |found| found.permissions.capabilities)
     }
 
     /// Full check for a request: capability, sudo if `needs_sudo`, and the
@@ -240,14 +287,9 @@ impl Acl {
         }
         let permissions = self
             .find(trim_slashes(path), cap == Capability::List)
-            .ok_or(Denied::Permission)?;
-        let granted = permissions.capabilities;
-        if cap == Capability::Deny || granted.is_deny() || !granted.contains(cap) {
-            return Err(Denied::Permission);
-        }
-        if needs_sudo && !granted.contains(Capability::Sudo) {
-            return Err(Denied::SudoRequired);
-        }
+            .ok_or(Denied::Permission)?
+            .permissions;
+        grant(permissions.capabilities, cap, needs_sudo)?;
         check_wrapping(permissions, wrap_ttl)?;
         if matches!(
             cap,
@@ -286,21 +328,44 @@ impl Acl {
 
     /// The deciding rule for `path`. List requests also try the path without
     /// its trailing slash, as Vault does.
-    fn find(&self, path: &str, is_list: bool) -> Option<&Permissions> {
+    pub(super) fn find(&self, path: &str, is_list: bool) -> Option<Matched<'_>> {
         let without_slash = path.strip_suffix('/').filter(|_| is_list);
-        self.exact
-            .get(path)
-            .or_else(|| without_slash.and_then(|p| self.exact.get(p)))
+        self.exact_rule(path)
+            .or_else(|| {
+                without_slash
+                    .and_then(|p| self.exact_rule(p))
+                    .map(Matched::fallback)
+            })
             .or_else(|| self.non_exact(path))
-            .or_else(|| without_slash.and_then(|p| self.non_exact(p)))
+            .or_else(|| {
+                without_slash
+                    .and_then(|p| self.non_exact(p))
+                    .map(Matched::fallback)
+            })
     }
 
-    fn non_exact(&self, path: &str) -> Option<&Permissions> {
-        let mut best = self
-            .longest_prefix(path)
-            .map(|(prefix, permissions)| (prefix_priority(prefix), permissions));
+    fn exact_rule(&self, path: &str) -> Option<Matched<'_>> {
+        let (path, permissions) = self.exact.get_key_value(path)?;
+        Some(Matched {
+            kind: PathKind::Exact,
+            path,
+            permissions,
+            list_fallback: false,
+        })
+    }
+
+    fn non_exact(&self, path: &str) -> Option<Matched<'_>> {
+        let mut best = self.longest_prefix(path).map(|(prefix, permissions)| {
+            let found = Matched {
+                kind: PathKind::Prefix,
+                path: prefix,
+                permissions,
+                list_fallback: false,
+            };
+            (prefix_priority(prefix), found)
+        });
         if self.segment_rules.is_empty() {
-            return best.map(|(_, permissions)| permissions);
+            return best.map(|(_, found)| found);
         }
         let path_segments = path.split('/').count();
         for rule in &self.segment_rules {
@@ -309,11 +374,59 @@ impl Acl {
                 break;
             }
             if rule.matches(path, path_segments) {
-                best = Some((priority, &rule.permissions));
+                let found = Matched {
+                    kind: PathKind::Segments,
+                    path: &rule.pattern,
+                    permissions: &rule.permissions,
+                    list_fallback: false,
+                };
+                best = Some((priority, found));
                 break;
             }
         }
-        best.map(|(_, permissions)| permissions)
+        best.map(|(_, found)| found)
+    }
+
+    /// Every rule that matches `path` (and, for a list, the path without its
+    /// trailing slash), whether or not it decides: exact, then prefix, then
+    /// segment rules in priority order. For explanations only.
+    pub(super) fn all_matches(&self, path: &str, is_list: bool) -> Vec<Matched<'_>> {
+        let without_slash = path.strip_suffix('/').filter(|_| is_list);
+        let tried = std::iter::once((path, false)).chain(without_slash.map(|p| (p, true)));
+        let mut found = Vec::new();
+        for (candidate, list_fallback) in tried {
+            let segments = candidate.split('/').count();
+            let exact = self.exact_rule(candidate);
+            let prefixes = self
+                .prefixes
+                .iter()
+                .filter(|(prefix, _)| candidate.starts_with(&**prefix))
+                .rev()
+                .map(|(prefix, permissions)| Matched {
+                    kind: PathKind::Prefix,
+                    path: prefix,
+                    permissions,
+                    list_fallback: false,
+                });
+            let segment_rules = self
+                .segment_rules
+                .iter()
+                .filter(|rule| rule.matches(candidate, segments))
+                .map(|rule| Matched {
+                    kind: PathKind::Segments,
+                    path: &rule.pattern,
+                    permissions: &rule.permissions,
+                    list_fallback: false,
+                });
+            found.extend(
+                exact
+                    .into_iter()
+                    .chain(prefixes)
+                    .chain(segment_rules)
+                    .map(|m| Matched { list_fallback, ..m }),
+            );
+        }
+        found
     }
 
     /// The longest prefix rule that `path` starts with. The candidate is the
@@ -341,6 +454,22 @@ impl Acl {
 
 fn trim_slashes(path: &str) -> &str {
     path.trim_start_matches('/')
+}
+
+/// Whether the capabilities of the deciding rule allow `cap` (and sudo when
+/// the path needs it). Shared by checks and explanations.
+pub(super) fn grant(
+    granted: Capabilities,
+    cap: Capability,
+    needs_sudo: bool,
+) -> Result<(), Denied> {
+    if cap == Capability::Deny || granted.is_deny() || !granted.contains(cap) {
+        return Err(Denied::Permission);
+    }
+    if needs_sudo && !granted.contains(Capability::Sudo) {
+        return Err(Denied::SudoRequired);
+    }
+    Ok(())
 }
 
 fn check_wrapping(permissions: &Permissions, wrap_ttl: Option<Duration>) -> Result<(), Denied> {

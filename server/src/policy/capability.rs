@@ -154,6 +154,23 @@ impl Capabilities {
     }
 }
 
+/// A list of names: `["read", "list"]`, `["root"]` for root, `[]` for none.
+impl serde::Serialize for Capabilities {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let names: Vec<&str> = match self.is_root() {
+            true => vec!["root"],
+            false => self.iter().map(Capability::as_str).collect(),
+        };
+        serializer.collect_seq(names)
+    }
+}
+
+impl serde::Serialize for Capability {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl FromIterator<Capability> for Capabilities {
     fn from_iter<I: IntoIterator<Item = Capability>>(iter: I) -> Self {
         let mut set = Capabilities::NONE;

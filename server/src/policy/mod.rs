@@ -4,11 +4,12 @@
 //!
 //! Layout: `parse` reads text (HCL1 forms through `crate::hcl1`) into a neutral
 //! tree, `rules` gives it meaning, `format` writes it back, `acl` and
-//! `params` decide requests.
+//! `params` decide requests, `explain` says why `acl` decided as it did.
 
 mod acl;
 mod capability;
 mod error;
+mod explain;
 mod format;
 mod params;
 mod parse;
@@ -19,6 +20,7 @@ mod tests;
 pub use acl::{Acl, Denied};
 pub use capability::{Capabilities, Capability, UnknownCapability};
 pub use error::{Location, ParseError};
+pub use explain::{Conditions, Decision, Explanation, MatchKind, MatchingRule, RuleSource};
 
 /// A named, parsed policy.
 #[derive(Debug, Clone)]
@@ -33,6 +35,17 @@ impl Policy {
     /// Number of `path` rules in the policy.
     pub fn rule_count(&self) -> usize {
         self.rules.len()
+    }
+}
+
+/// The path the ACL checks for a request on `path`: no leading or trailing
+/// slash, except that a list's path ends in one (the pipeline and
+/// `cofre policy explain` both use this).
+pub fn checked_path(path: &str, is_list: bool) -> String {
+    let path = path.trim_matches('/');
+    match is_list {
+        true => format!("{path}/"),
+        false => path.to_owned(),
     }
 }
 

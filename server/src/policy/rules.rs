@@ -27,6 +27,9 @@ pub(crate) struct PathRule {
     pub path: String,
     pub kind: PathKind,
     pub permissions: Permissions,
+    /// The path exactly as the policy wrote it, and its line (HCL only), for explanations.
+    pub written: String,
+    pub line: Option<usize>,
 }
 
 /// What a rule grants; merged across policies that name the same path.
@@ -107,6 +110,8 @@ fn compile_path(raw: &RawPath) -> Result<PathRule, ParseError> {
         path,
         kind,
         permissions,
+        written: raw.path.clone(),
+        line: raw.line,
     })
 }
 

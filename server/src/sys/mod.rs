@@ -3,6 +3,7 @@
 
 mod audit;
 mod capabilities;
+pub mod help;
 mod leases;
 mod metrics;
 mod mounts;

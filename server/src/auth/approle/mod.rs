@@ -18,6 +18,7 @@ mod role;
 mod secret_id;
 mod tidy;
 
+use crate::engines::help::{BackendHelp, PathHelp};
 use async_trait::async_trait;
 use tokio::sync::{Mutex, MutexGuard, OnceCell};
 use zeroize::Zeroizing;
@@ -43,8 +44,59 @@ pub struct AppRole {
     tidying: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
+static HELP: BackendHelp = BackendHelp {
+    description: "Login for machines and applications: a role has a role_id and issues secret_ids; presenting both returns a token with the role's policies.",
+    paths: &[
+        PathHelp {
+            pattern: "login",
+            synopsis: "Log in with a role_id and a secret_id.",
+            description: "POST {\"role_id\": ..., \"secret_id\": ...} returns a token with the role's policies. Needs no token.",
+        },
+        crate::auth::records::LIST_ROLES_HELP,
+        PathHelp {
+            pattern: "role/<name>",
+            synopsis: "Manage a role.",
+            description: "POST writes bind_secret_id, secret_id_ttl, secret_id_num_uses, secret_id_bound_cidrs and the token_* settings; GET reads them; DELETE removes the role and its secret_ids.",
+        },
+        PathHelp {
+            pattern: "role/<name>/role-id",
+            synopsis: "Read or set the role's role_id.",
+            description: "GET returns the role_id; POST {\"role_id\": ...} sets it.",
+        },
+        PathHelp {
+            pattern: "role/<name>/secret-id",
+            synopsis: "Issue or list secret_ids.",
+            description: "POST issues a new secret_id (optionally with metadata and cidr_list); LIST names the accessors of the role's secret_ids.",
+        },
+        PathHelp {
+            pattern: "role/<name>/custom-secret-id",
+            synopsis: "Register a secret_id chosen by the caller.",
+            description: "POST {\"secret_id\": ...} stores that value as a secret_id of the role.",
+        },
+        PathHelp {
+            pattern: "role/<name>/secret-id/<action>",
+            synopsis: "Look up or destroy a secret_id.",
+            description: "POST to lookup or destroy with {\"secret_id\": ...} reads its properties or removes it.",
+        },
+        PathHelp {
+            pattern: "role/<name>/secret-id-accessor/<action>",
+            synopsis: "Look up or destroy a secret_id by its accessor.",
+            description: "POST to lookup or destroy with {\"secret_id_accessor\": ...}.",
+        },
+        PathHelp {
+            pattern: "tidy/secret-id",
+            synopsis: "Remove expired secret_ids.",
+            description: "POST starts a clean-up of expired secret_ids and their accessors.",
+        },
+    ],
+};
+
 #[async_trait]
 impl Engine for AppRole {
+    fn help(&self) -> &'static BackendHelp {
+        &HELP
+    }
+
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         let path = req.path.trim_end_matches('/');
         let parts: Vec<&str> = path.split('/').collect();

@@ -21,6 +21,7 @@ mod keys;
 mod login;
 mod role;
 
+use crate::engines::help::{BackendHelp, PathHelp};
 use async_trait::async_trait;
 
 use crate::auth::kubernetes::review::ClientCache;
@@ -41,8 +42,34 @@ pub struct JwtAuth {
     clients: ClientCache,
 }
 
+static HELP: BackendHelp = BackendHelp {
+    description: "Login with a JSON Web Token (OIDC ID tokens, CI job tokens such as GitHub Actions'): the token's signature is checked against the configured keys (static, JWKS or OIDC discovery) and its claims against a role.",
+    paths: &[
+        PathHelp {
+            pattern: "config",
+            synopsis: "Configure how tokens are verified.",
+            description: "POST writes oidc_discovery_url, jwks_url or jwt_validation_pubkeys, bound_issuer and default_role; GET reads them.",
+        },
+        crate::auth::records::LIST_ROLES_HELP,
+        PathHelp {
+            pattern: "role/<name>",
+            synopsis: "Manage a role.",
+            description: "POST writes role_type, user_claim, bound_audiences, bound_subject, bound_claims, claim_mappings and the token_* settings; GET reads them; DELETE removes the role.",
+        },
+        PathHelp {
+            pattern: "login",
+            synopsis: "Log in with a JWT.",
+            description: "POST {\"role\": ..., \"jwt\": ...} verifies the token and returns a Cofre token with the role's policies. Needs no token.",
+        },
+    ],
+};
+
 #[async_trait]
 impl Engine for JwtAuth {
+    fn help(&self) -> &'static BackendHelp {
+        &HELP
+    }
+
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         let write_config = || async {
             let response = config::write(ctx, req).await?;

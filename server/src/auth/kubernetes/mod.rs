@@ -26,6 +26,7 @@ mod login;
 pub(crate) mod review;
 mod role;
 
+use crate::engines::help::{BackendHelp, PathHelp};
 use std::path::PathBuf;
 
 use async_trait::async_trait;
@@ -63,8 +64,34 @@ impl Kubernetes {
     }
 }
 
+static HELP: BackendHelp = BackendHelp {
+    description: "Login for Kubernetes service accounts: the account's JWT is verified with the TokenReview API (or locally with the configured keys) and matched against a role's bound service accounts and namespaces.",
+    paths: &[
+        PathHelp {
+            pattern: "config",
+            synopsis: "Configure access to the Kubernetes API.",
+            description: "POST writes kubernetes_host, kubernetes_ca_cert, token_reviewer_jwt and pem_keys; GET reads them.",
+        },
+        crate::auth::records::LIST_ROLES_HELP,
+        PathHelp {
+            pattern: "role/<name>",
+            synopsis: "Manage a role.",
+            description: "POST writes bound_service_account_names, bound_service_account_namespaces, audience and the token_* settings; GET reads them; DELETE removes the role.",
+        },
+        PathHelp {
+            pattern: "login",
+            synopsis: "Log in with a service account token.",
+            description: "POST {\"role\": ..., \"jwt\": ...} returns a Cofre token with the role's policies. Needs no token.",
+        },
+    ],
+};
+
 #[async_trait]
 impl Engine for Kubernetes {
+    fn help(&self) -> &'static BackendHelp {
+        &HELP
+    }
+
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         dispatch(
             &LAYOUT,

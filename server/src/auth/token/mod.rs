@@ -1,6 +1,7 @@
 //! `auth/token/*`: create, look up, renew and revoke tokens, and token roles.
 
 mod create;
+pub mod help;
 mod manage;
 mod roles;
 

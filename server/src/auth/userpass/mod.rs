@@ -11,6 +11,7 @@
 pub mod password;
 pub mod throttle;
 
+use crate::engines::help::{BackendHelp, PathHelp};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -75,8 +76,38 @@ fn target(path: &str) -> Target {
     }
 }
 
+static HELP: BackendHelp = BackendHelp {
+    description: "Username and password login: users are stored with an argon2id hash of their password and their token settings; a login returns a token with the user's policies.",
+    paths: &[
+        PathHelp {
+            pattern: "users",
+            synopsis: "List the users.",
+            description: "LIST names the users of this mount.",
+        },
+        PathHelp {
+            pattern: "users/<name>",
+            synopsis: "Manage a user.",
+            description: "POST writes password, token_policies, token_ttl and the other token_* settings; GET reads them (never the password); DELETE removes the user.",
+        },
+        PathHelp {
+            pattern: "users/<name>/password",
+            synopsis: "Change a user's password.",
+            description: "POST {\"password\": \"...\"} replaces the user's password.",
+        },
+        PathHelp {
+            pattern: "login/<name>",
+            synopsis: "Log in with a username and password.",
+            description: "POST {\"password\": \"...\"} returns a token with the user's policies. Needs no token.",
+        },
+    ],
+};
+
 #[async_trait]
 impl Engine for Userpass {
+    fn help(&self) -> &'static BackendHelp {
+        &HELP
+    }
+
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         let storage = &ctx.storage;
         let write = matches!(req.operation, Operation::Create | Operation::Update);

@@ -37,6 +37,7 @@ pub mod template;
 #[cfg(test)]
 mod live_tests;
 
+use crate::engines::help::{BackendHelp, PathHelp};
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -53,8 +54,73 @@ pub struct Database {
     rotation: tokio::sync::Mutex<()>,
 }
 
+static HELP: BackendHelp = BackendHelp {
+    description: "Dynamic and static database credentials for PostgreSQL and MySQL/MariaDB: connections are configured once, roles say which SQL creates a user, and each read of creds/<role> issues a user with a lease.",
+    paths: &[
+        PathHelp {
+            pattern: "config",
+            synopsis: "List the configured connections.",
+            description: "LIST names the connections of this mount.",
+        },
+        PathHelp {
+            pattern: "config/<name>",
+            synopsis: "Configure a database connection.",
+            description: "POST writes plugin_name, connection_url, username, password, allowed_roles and related settings; GET reads them without the password; DELETE removes the connection.",
+        },
+        PathHelp {
+            pattern: "reset/<name>",
+            synopsis: "Close and reopen a connection's pool.",
+            description: "POST drops the connection's pooled sessions so the next request reconnects with the current settings.",
+        },
+        PathHelp {
+            pattern: "rotate-root/<name>",
+            synopsis: "Rotate the connection's own password.",
+            description: "POST sets a new random password for the configured user; afterwards only Cofre knows it.",
+        },
+        PathHelp {
+            pattern: "roles",
+            synopsis: "List the dynamic roles.",
+            description: "LIST names the dynamic roles of this mount.",
+        },
+        PathHelp {
+            pattern: "roles/<name>",
+            synopsis: "Manage a dynamic role.",
+            description: "POST writes db_name, creation_statements, revocation_statements, default_ttl and max_ttl; GET reads them; DELETE removes the role.",
+        },
+        PathHelp {
+            pattern: "creds/<name>",
+            synopsis: "Issue credentials for a dynamic role.",
+            description: "GET creates a database user with the role's statements and returns its username and password with a lease; revoking the lease drops the user.",
+        },
+        PathHelp {
+            pattern: "static-roles",
+            synopsis: "List the static roles.",
+            description: "LIST names the static roles of this mount.",
+        },
+        PathHelp {
+            pattern: "static-roles/<name>",
+            synopsis: "Manage a static role.",
+            description: "POST writes db_name, username and rotation_period for an existing database user whose password Cofre rotates; GET reads; DELETE removes the role (the user stays).",
+        },
+        PathHelp {
+            pattern: "static-creds/<name>",
+            synopsis: "Read a static role's current password.",
+            description: "GET returns the username, the current password and when it rotates next.",
+        },
+        PathHelp {
+            pattern: "rotate-role/<name>",
+            synopsis: "Rotate a static role's password now.",
+            description: "POST sets a new password for the static role's user at once.",
+        },
+    ],
+};
+
 #[async_trait]
 impl Engine for Database {
+    fn help(&self) -> &'static BackendHelp {
+        &HELP
+    }
+
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         use Operation::{Create, Delete, List, Read, Update};
         let (area, name) = split_path(&req.path);

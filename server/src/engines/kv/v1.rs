@@ -5,6 +5,7 @@
 //! As in Vault, a `ttl` (or `lease`) field in a secret is a hint to readers: a read answers
 //! with that `lease_duration` (the mount's default TTL otherwise) but no lease is created.
 
+use crate::engines::help::{BackendHelp, PathHelp};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
@@ -20,8 +21,23 @@ const DATA_PREFIX: &str = "data/";
 /// The KV v1 engine.
 pub struct KvV1;
 
+static HELP: BackendHelp = BackendHelp {
+    description: "A key/value store (KV version 1): each path holds one JSON object of secrets, encrypted by the barrier; writing replaces it, no versions are kept.",
+    paths: &[
+        PathHelp {
+            pattern: "<path*>",
+            synopsis: "Read, write, list or delete the secret at a path.",
+            description: "GET reads the secret, POST/PUT replaces it with the request body, DELETE removes it, LIST names the keys below a path ending in /. A \"ttl\" field sets the refresh interval reported on reads.",
+        },
+    ],
+};
+
 #[async_trait]
 impl Engine for KvV1 {
+    fn help(&self) -> &'static BackendHelp {
+        &HELP
+    }
+
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         let mut resp = handle_on(&ctx.storage, req).await?;
         if req.operation == Operation::Read {

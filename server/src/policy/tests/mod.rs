@@ -1,5 +1,6 @@
 //! Tests of the policy module as a whole: text in, access decisions out.
 
+mod explain;
 mod matching;
 mod parsing;
 mod properties;

@@ -245,6 +245,27 @@ proptest! {
     }
 
     #[test]
+    fn explanations_agree_with_checks(
+        policies in policies(),
+        queries in prop::collection::vec(query_path(), 1..10),
+    ) {
+        let acl = Acl::new(&compile(&policies));
+        let none = params(json!({}));
+        for query in &queries {
+            let listing = acl.explain(query, true);
+            let granted = listing.deciding.as_ref().map_or(Capabilities::NONE, |r| r.capabilities);
+            prop_assert_eq!(granted, acl.capabilities(query), "path {}", query);
+            for cap in [Capability::Read, Capability::Update, Capability::List] {
+                let explanation = acl.explain(query, cap == Capability::List);
+                for sudo in [false, true] {
+                    let decided = explanation.decide(cap, sudo).allowed;
+                    prop_assert_eq!(decided, acl.check(query, cap, sudo, &none).is_ok(), "{} {:?}", query, cap);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn arbitrary_text_never_panics(tokens in prop::collection::vec(prop::sample::select(vec![
         "path", "\"a/*\"", "\"", "{", "}", "[", "]", "=", ":", ",", " ", "\n", "#", "//", "/*", "*/",
         "capabilities", "\"read\"", "policy", "<<EOF", "EOF", "${", "+", "allowed_parameters", "1", "é",

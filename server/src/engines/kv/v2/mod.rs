@@ -15,6 +15,7 @@ mod versions;
 #[cfg(test)]
 mod tests;
 
+use crate::engines::help::{BackendHelp, PathHelp};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -140,8 +141,58 @@ fn route(path: &str) -> Route<'_> {
     }
 }
 
+static HELP: BackendHelp = BackendHelp {
+    description: "A versioned key/value store (KV version 2): every write keeps a new version of a secret; versions can be soft-deleted, undeleted or destroyed, and each secret has metadata (max versions, check-and-set, custom metadata).",
+    paths: &[
+        PathHelp {
+            pattern: "config",
+            synopsis: "Settings for the whole mount.",
+            description: "GET reads and POST writes max_versions, cas_required and delete_version_after, the defaults for every secret of the mount.",
+        },
+        PathHelp {
+            pattern: "data/<path*>",
+            synopsis: "Write, read, patch or delete a secret's data.",
+            description: "GET reads the latest version (or ?version=N). POST/PUT writes {\"data\": {...}, \"options\": {\"cas\": N}} as a new version. PATCH merges into the latest version. DELETE soft-deletes the latest version.",
+        },
+        PathHelp {
+            pattern: "metadata/<path*>",
+            synopsis: "Read, write, list or delete a secret's metadata and all its versions.",
+            description: "GET reads the versions and settings of a secret, POST writes max_versions, cas_required, delete_version_after and custom_metadata, PATCH merges them, LIST names keys, DELETE removes the secret with every version.",
+        },
+        PathHelp {
+            pattern: "detailed-metadata/<path*>",
+            synopsis: "List keys with their metadata.",
+            description: "LIST names the keys below a path together with each key's metadata.",
+        },
+        PathHelp {
+            pattern: "delete/<path*>",
+            synopsis: "Soft-delete versions of a secret.",
+            description: "POST {\"versions\": [1, 2]} marks those versions deleted; undelete can restore them.",
+        },
+        PathHelp {
+            pattern: "undelete/<path*>",
+            synopsis: "Restore soft-deleted versions of a secret.",
+            description: "POST {\"versions\": [1, 2]} restores versions that were deleted but not destroyed.",
+        },
+        PathHelp {
+            pattern: "destroy/<path*>",
+            synopsis: "Permanently remove versions of a secret.",
+            description: "POST {\"versions\": [1, 2]} erases the data of those versions; this cannot be undone.",
+        },
+        PathHelp {
+            pattern: "subkeys/<path*>",
+            synopsis: "Read the structure of a secret without its values.",
+            description: "GET returns the secret's keys with null in place of every value (?depth=N limits nesting, ?version=N picks a version).",
+        },
+    ],
+};
+
 #[async_trait]
 impl Engine for KvV2 {
+    fn help(&self) -> &'static BackendHelp {
+        &HELP
+    }
+
     async fn handle(&self, ctx: &MountContext, req: &Request) -> Result<Response, RequestError> {
         let storage = &ctx.storage;
         self.ensure_upgraded(storage).await?;
