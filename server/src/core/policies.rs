@@ -29,8 +29,7 @@ pub struct PolicyStore {
 }
 
 /// What a wrapping token may do (OpenBao's built-in `response-wrapping` policy).
-const RESPONSE_WRAPPING_POLICY: &str = r#"
-path "cubbyhole/response" {
+const RESPONSE_WRAPPING_POLICY: &str = r#"path "cubbyhole/response" {
     capabilities = ["create", "read"]
 }
 
