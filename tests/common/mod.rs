@@ -348,15 +348,11 @@ impl TestServer {
     /// stdout+stderr), or `None` (skipped loudly) when `bao` is not installed, except
     /// with COFRE_REQUIRE_SERVICES=1, where that is a failure.
     pub fn bao(&self, token: &str, args: &[&str]) -> Option<(bool, String)> {
-        let home = self.data_dir().join("bao-home");
-        std::fs::create_dir_all(&home).expect("a home for the bao CLI");
-        let out = match Command::new("bao")
+        let out = match self
+            .client_command("bao", "bao-home")
             .args(args)
             .env("BAO_ADDR", &self.api.addr)
             .env("BAO_TOKEN", token)
-            .env("HOME", &home)
-            .env_remove("VAULT_ADDR")
-            .env_remove("VAULT_TOKEN")
             .output()
         {
             Ok(out) => out,
@@ -374,6 +370,36 @@ impl TestServer {
             String::from_utf8_lossy(&out.stderr)
         );
         Some((out.status.success(), text))
+    }
+}
+
+impl TestServer {
+    /// Runs the `cofre` CLI against this server with `token` (its own HOME, no
+    /// `VAULT_*`/`COFRE_*` settings from the environment).
+    pub fn cofre(&self, token: &str, args: &[&str]) -> std::process::Output {
+        self.client_command(env!("CARGO_BIN_EXE_cofre"), "cofre-home")
+            .args(args)
+            .env("COFRE_ADDR", &self.api.addr)
+            .env("COFRE_TOKEN", token)
+            .env_remove("COFRE_FORMAT")
+            .env_remove("COFRE_WRAP_TTL")
+            .output()
+            .expect("the cofre binary runs")
+    }
+
+    /// `program` with a private HOME (`home` under the server's directory) and without
+    /// the Vault settings of the environment the tests run in.
+    fn client_command(&self, program: &str, home: &str) -> Command {
+        let home = self.data_dir().join(home);
+        std::fs::create_dir_all(&home).expect("a home for the CLI");
+        let mut command = Command::new(program);
+        command
+            .env("HOME", &home)
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .env_remove("VAULT_FORMAT")
+            .env_remove("VAULT_WRAP_TTL");
+        command
     }
 }
 
