@@ -258,3 +258,22 @@ async fn policy_wrapping_ttl_bounds_apply_to_the_original_request() {
     // Allowed by the policy, then a 404 from the engine (nothing stored there).
     assert!(matches!(read(Some(60)).await, Err(RequestError::NotFound)));
 }
+
+#[tokio::test]
+async fn the_wrapping_token_reads_its_response_from_the_cubbyhole_once() {
+    let f = fixture().await;
+    let info = wrap_data(&f, json!({"k": "v"}), 60).await;
+    let read = request(
+        Some(&info.token),
+        Operation::Read,
+        "cubbyhole/response",
+        json!({}),
+    );
+    let data = f.core.handle(read).await.unwrap().data.unwrap();
+    let stored: Value = serde_json::from_str(data["response"].as_str().unwrap()).unwrap();
+    assert_eq!(stored["data"], json!({"k": "v"}));
+    assert!(matches!(
+        unwrap_as(&f, &info.token, json!({})).await,
+        Err(RequestError::PermissionDenied)
+    ));
+}
