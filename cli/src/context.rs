@@ -1,5 +1,6 @@
-//! Flags every client command accepts (address, TLS, output format, `-field`) and the
-//! [`Context`] built from them: a configured SDK client and the output settings.
+//! Flags every client command accepts (address, TLS, output format, `-field`,
+//! `-wrap-ttl`) and the [`Context`] built from them: a configured SDK client and the
+//! output settings.
 
 use std::path::PathBuf;
 
@@ -43,6 +44,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub field: Option<String>,
 
+    /// Ask the server to wrap the answer in a single-use token that lives this long
+    /// (seconds or a duration such as 5m); unwrap it with `cofre unwrap` [env:
+    /// COFRE_WRAP_TTL, VAULT_WRAP_TTL]
+    #[arg(long = "wrap-ttl", global = true, value_name = "DURATION")]
+    pub wrap_ttl: Option<String>,
+
     /// Accepted for compatibility with vault scripts; Cofre has no namespaces
     #[arg(
         long,
@@ -75,7 +82,16 @@ impl Context {
         if let Some(skip) = global.tls_skip_verify {
             builder = builder.skip_verify(skip);
         }
-        let client = builder.build().map_err(config_error)?;
+        let mut client = builder.build().map_err(config_error)?;
+        let wrap_ttl = global
+            .wrap_ttl
+            .clone()
+            .or_else(|| env_nonempty("COFRE_WRAP_TTL"))
+            .or_else(|| env_nonempty("VAULT_WRAP_TTL"));
+        if let Some(ttl) = wrap_ttl {
+            // Every request of the command asks for wrapping, as with `vault -wrap-ttl`.
+            client = client.with_wrap_ttl(ttl);
+        }
         Ok(Context { client, ui })
     }
 }

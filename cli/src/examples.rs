@@ -95,6 +95,7 @@ const EXAMPLES: &[(&str, &str)] = &[
         "cofre write database/roles/ro db_name=pg creation_statements=@create.sql",
     ),
     ("list", "cofre list sys/policies/acl"),
+    ("unwrap", "cofre unwrap s.AbCd…"),
     ("delete", "cofre delete kv/app"),
     ("print", "cofre print token"),
     ("print token", "cofre print token"),

@@ -18,7 +18,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use commands::{
     audit, auth, generic, kv, lease, login, operator, path_help, policy, run as run_cmd, secrets,
-    server, status, token,
+    server, status, token, unwrap,
 };
 use context::{Context, GlobalArgs};
 use failure::{CmdResult, Failure};
@@ -40,7 +40,8 @@ use failure::{CmdResult, Failure};
         cofre kv put secret/app password=x     write a secret\n  \
         cofre kv get -field=password secret/app\n  \
         cofre policy write NAME FILE           upload an ACL policy\n  \
-        cofre token create -policy=NAME        create a token\n\n\
+        cofre token create -policy=NAME        create a token\n  \
+        cofre unwrap TOKEN                     read an answer wrapped with -wrap-ttl\n\n\
         Exit codes: 0 success, 1 usage or local error, 2 error from the server.",
     disable_help_subcommand = true
 )]
@@ -90,6 +91,9 @@ enum Command {
     /// Print the server's help for an API path
     #[command(name = "path-help", long_about = path_help::LONG_ABOUT)]
     PathHelp(path_help::PathHelpArgs),
+    /// Print the answer a response-wrapping token holds (once)
+    #[command(long_about = unwrap::LONG_ABOUT)]
+    Unwrap(unwrap::UnwrapArgs),
     /// Log in (token, userpass, approle, kubernetes, jwt) and keep the token in ~/.cofre-token
     #[command(long_about = login::LONG_ABOUT)]
     Login(login::LoginArgs),
@@ -227,6 +231,7 @@ async fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::List(args) => generic::list(ctx, args).await,
         Command::Delete(args) => generic::delete(ctx, args).await,
         Command::PathHelp(args) => path_help::run(ctx, args).await,
+        Command::Unwrap(args) => unwrap::run(ctx, args).await,
         Command::Login(args) => login::login(ctx, args).await,
         Command::Run(args) => run_cmd::run(ctx, args).await,
         Command::Print(command) => login::print(ctx, command),
@@ -313,6 +318,10 @@ mod tests {
                 "env",
             ],
             &["cofre", "kv", "export", "-format=github", "secret/x"],
+            &["cofre", "read", "-wrap-ttl=60", "secret/data/x"],
+            &["cofre", "token", "create", "-wrap-ttl=5m", "-policy=a"],
+            &["cofre", "unwrap", "-field=data", "s.wrap"],
+            &["cofre", "unwrap"],
             &[
                 "cofre",
                 "login",

@@ -24,6 +24,8 @@ pub struct Client {
     address: String,
     token: Option<Token>,
     retry: RetryPolicy,
+    /// Sent as `X-Vault-Wrap-TTL`: every answer comes back wrapped.
+    wrap_ttl: Option<String>,
 }
 
 /// The client's token: wiped from memory on drop, never printed.
@@ -41,6 +43,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("address", &self.address)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("wrap_ttl", &self.wrap_ttl)
             .finish()
     }
 }
@@ -125,6 +128,7 @@ impl Client {
             address,
             token: token.map(Token),
             retry,
+            wrap_ttl: None,
         }
     }
 
@@ -180,11 +184,41 @@ impl Client {
     pub fn with_token(&self, token: impl Into<String>) -> Client {
         let token: String = token.into();
         Client {
-            http: self.http.clone(),
-            address: self.address.clone(),
             token: (!token.is_empty()).then_some(Token(token)),
-            retry: self.retry,
+            ..self.clone()
         }
+    }
+
+    /// A copy of this client whose requests ask for response wrapping: every answer is
+    /// kept by the server in a single-use wrapping token that lives `ttl` (seconds or a
+    /// duration such as `"5m"`; `"0"` asks for no wrapping), and the returned
+    /// [`Secret`] carries only its [`wrap_info`](Secret::wrap_info). Hand the token to
+    /// whoever should read the answer: they unwrap it once with
+    /// [`Sys::unwrap`](crate::sys::Sys::unwrap).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: cofre_client::Client) -> Result<(), cofre_client::Error> {
+    /// let wrapped = client.with_wrap_ttl("5m").read("secret/data/app").await?;
+    /// if let Some(wrap) = wrapped.and_then(|secret| secret.wrap_info) {
+    ///     println!("unwrap within {}s with {}", wrap.ttl, wrap.token);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn with_wrap_ttl(&self, ttl: impl Into<String>) -> Client {
+        let ttl: String = ttl.into();
+        Client {
+            wrap_ttl: (!ttl.trim().is_empty()).then_some(ttl),
+            ..self.clone()
+        }
+    }
+
+    /// The wrap TTL this client asks for, if any (see [`Client::with_wrap_ttl`]).
+    ///
+    /// ```no_run
+    /// # fn demo(client: cofre_client::Client) { assert_eq!(client.with_wrap_ttl("60").wrap_ttl(), Some("60")); }
+    /// ```
+    pub fn wrap_ttl(&self) -> Option<&str> {
+        self.wrap_ttl.as_deref()
     }
 
     /// Reads `path` (`GET /v1/<path>`). A 404 is `Ok(None)`, unless its body still
@@ -345,6 +379,9 @@ impl Client {
         if let Some(token) = &self.token {
             request = request.header("X-Vault-Token", token.0.as_str());
         }
+        if let Some(ttl) = &self.wrap_ttl {
+            request = request.header("X-Vault-Wrap-TTL", ttl.as_str());
+        }
         request = match body {
             Body::None => request,
             Body::Json(value) => request
@@ -485,5 +522,15 @@ mod tests {
         let client = Client::builder().token("s.hidden").build().unwrap();
         assert!(!format!("{client:?}").contains("s.hidden"));
         assert_eq!(client.with_token("").client_token(), None);
+    }
+
+    #[test]
+    fn wrap_ttl_survives_a_token_change() {
+        let client = Client::builder().token("s.a").build().unwrap();
+        assert_eq!(client.wrap_ttl(), None);
+        let wrapping = client.with_wrap_ttl("5m").with_token("s.b");
+        assert_eq!(wrapping.wrap_ttl(), Some("5m"));
+        assert_eq!(wrapping.client_token(), Some("s.b"));
+        assert_eq!(wrapping.with_wrap_ttl("").wrap_ttl(), None);
     }
 }

@@ -10,6 +10,8 @@
 //!   [`Client::leases`], [`Client::database`], and logins with [`Client::auth`].
 //! - [`watcher::Watcher`] keeps a token or lease renewed and re-authenticates when it
 //!   can no longer be renewed.
+//! - Response wrapping: [`Client::with_wrap_ttl`] asks for wrapped answers;
+//!   [`sys::Sys::unwrap`] and its siblings in [`sys::wrapping`] unwrap, look up and rewrap.
 //! - Reads are retried on 5xx, 429 and connection errors ([`RetryPolicy`]).
 //! - Errors are one [`Error`] enum; server errors keep the status and messages.
 //!

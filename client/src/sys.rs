@@ -1,7 +1,9 @@
 //! The system backend (`sys/`): health and seal lifecycle, mounts, ACL policies,
-//! capabilities and key rotation. Response types live in [`types`].
+//! capabilities, key rotation and response wrapping ([`wrapping`]). Response types live
+//! in [`types`].
 
 pub mod types;
+pub mod wrapping;
 
 use std::collections::BTreeMap;
 
@@ -12,6 +14,7 @@ use serde_json::{json, Value};
 use crate::client::{Body, RawResponse};
 use crate::{Client, Error, Secret};
 pub use types::*;
+pub use wrapping::WrapLookup;
 
 /// The `sys/` API; get it with [`Client::sys`].
 ///

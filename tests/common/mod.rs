@@ -344,19 +344,15 @@ impl TestServer {
 }
 
 impl TestServer {
-    /// The `cofre` binary for this server with a private HOME and none of the caller's
-    /// COFRE_/VAULT_ settings; `token` may be empty (then none is given).
+    /// The `cofre` binary as a client of this server with `token` (none when empty), a
+    /// private HOME and none of the caller's COFRE_/VAULT_ settings.
     pub fn cofre(&self, token: &str) -> Command {
-        let home = self.dir.join("home");
-        std::fs::create_dir_all(&home).expect("a home directory");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cofre"));
+        let mut command = self.client_command(env!("CARGO_BIN_EXE_cofre"), "home");
         command
             .env("COFRE_ADDR", &self.api.addr)
-            .env("HOME", &home)
             .env_remove("COFRE_TOKEN")
-            .env_remove("VAULT_ADDR")
-            .env_remove("VAULT_TOKEN")
             .env_remove("COFRE_FORMAT")
+            .env_remove("COFRE_WRAP_TTL")
             .env_remove("GITHUB_ENV");
         if !token.is_empty() {
             command.env("COFRE_TOKEN", token);
@@ -364,19 +360,23 @@ impl TestServer {
         command
     }
 
+    /// Runs `cofre args…` with `token` to completion.
+    pub fn cofre_output(&self, token: &str, args: &[&str]) -> std::process::Output {
+        self.cofre(token)
+            .args(args)
+            .output()
+            .expect("the cofre binary runs")
+    }
+
     /// Runs the real `bao` CLI against this server with `token`; returns (success,
     /// stdout+stderr), or `None` (skipped loudly) when `bao` is not installed, except
     /// with COFRE_REQUIRE_SERVICES=1, where that is a failure.
     pub fn bao(&self, token: &str, args: &[&str]) -> Option<(bool, String)> {
-        let home = self.data_dir().join("bao-home");
-        std::fs::create_dir_all(&home).expect("a home for the bao CLI");
-        let out = match Command::new("bao")
+        let out = match self
+            .client_command("bao", "bao-home")
             .args(args)
             .env("BAO_ADDR", &self.api.addr)
             .env("BAO_TOKEN", token)
-            .env("HOME", &home)
-            .env_remove("VAULT_ADDR")
-            .env_remove("VAULT_TOKEN")
             .output()
         {
             Ok(out) => out,
@@ -395,20 +395,19 @@ impl TestServer {
         );
         Some((out.status.success(), text))
     }
-}
 
-impl TestServer {
-    /// The `cofre` binary as a client of this server with `token` (COFRE_TOKEN), a private
-    /// HOME and no VAULT_* or format settings from the environment.
-    pub fn cofre(&self, token: &str) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cofre"));
+    /// `program` with a private HOME (`home` under the server's directory) and without
+    /// the Vault settings of the environment the tests run in.
+    fn client_command(&self, program: &str, home: &str) -> Command {
+        let home = self.data_dir().join(home);
+        std::fs::create_dir_all(&home).expect("a home for the CLI");
+        let mut command = Command::new(program);
         command
-            .env("COFRE_ADDR", &self.api.addr)
-            .env("COFRE_TOKEN", token)
-            .env("HOME", self.dir.join("home"))
+            .env("HOME", &home)
             .env_remove("VAULT_ADDR")
             .env_remove("VAULT_TOKEN")
-            .env_remove("COFRE_FORMAT");
+            .env_remove("VAULT_FORMAT")
+            .env_remove("VAULT_WRAP_TTL");
         command
     }
 }

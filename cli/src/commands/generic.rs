@@ -82,10 +82,7 @@ pub async fn read(ctx: &Context, args: ReadArgs) -> CmdResult {
         .await
         .map_err(|e| server_error(&format!("Error reading {path}"), &e))?
         .ok_or_else(|| Failure::server(format!("No value found at {path}")))?;
-    match &ctx.ui.field {
-        Some(field) => ctx.ui.secret_field(&secret, field),
-        None => ctx.ui.secret(&secret),
-    }
+    ctx.ui.show(&secret)
 }
 
 pub async fn write(ctx: &Context, args: WriteArgs) -> CmdResult {
@@ -103,10 +100,7 @@ pub async fn write(ctx: &Context, args: WriteArgs) -> CmdResult {
         ctx.ui.written(&path);
         return Ok(());
     };
-    match &ctx.ui.field {
-        Some(field) => ctx.ui.secret_field(&secret, field),
-        None => ctx.ui.secret(&secret),
-    }
+    ctx.ui.show(&secret)
 }
 
 pub async fn list(ctx: &Context, args: ListArgs) -> CmdResult {
@@ -133,9 +127,6 @@ pub async fn delete(ctx: &Context, args: DeleteArgs) -> CmdResult {
             }
             Ok(())
         }
-        Some(secret) => match &ctx.ui.field {
-            Some(field) => ctx.ui.secret_field(&secret, field),
-            None => ctx.ui.secret(&secret),
-        },
+        Some(secret) => ctx.ui.show(&secret),
     }
 }

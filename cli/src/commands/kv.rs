@@ -201,7 +201,7 @@ async fn get(ctx: &Context, args: GetArgs) -> CmdResult {
         .ok_or_else(|| Failure::server(format!("No value found at {path}")))?;
 
     if let Some(field) = &ctx.ui.field {
-        if !target.v2 {
+        if !target.v2 || secret.wrap_info.is_some() {
             return ctx.ui.secret_field(&secret, field);
         }
         let data = secret
@@ -382,10 +382,7 @@ async fn delete(ctx: &Context, args: DeleteArgs) -> CmdResult {
             }
             Ok(())
         }
-        Some(secret) => match &ctx.ui.field {
-            Some(field) => ctx.ui.secret_field(&secret, field),
-            None => ctx.ui.secret(&secret),
-        },
+        Some(secret) => ctx.ui.show(&secret),
     }
 }
 

@@ -71,7 +71,9 @@ pub async fn resolve(
 /// Asks the server which mount serves `path` and its KV version. A 404 (a server
 /// without the endpoint) means KV v1, as in `vault`.
 async fn preflight(client: &Client, path: &str) -> Result<(String, bool), Failure> {
+    // Never wrapped (as in `vault`): with -wrap-ttl only the command's own answer is.
     let secret = client
+        .with_wrap_ttl("")
         .read(&format!("sys/internal/ui/mounts/{path}"))
         .await
         .map_err(|e| Failure::server(e.to_string()))?;

@@ -81,10 +81,7 @@ async fn lookup(ctx: &Context, args: IdArgs) -> CmdResult {
         .await
         .map_err(|e| server_error(&format!("error looking up lease id {id}"), &e))?
         .ok_or_else(|| Failure::server(format!("error looking up lease id {id}: no data")))?;
-    match &ctx.ui.field {
-        Some(field) => ctx.ui.secret_field(&secret, field),
-        None => ctx.ui.secret(&secret),
-    }
+    ctx.ui.show(&secret)
 }
 
 async fn renew(ctx: &Context, args: RenewArgs) -> CmdResult {
@@ -95,10 +92,7 @@ async fn renew(ctx: &Context, args: RenewArgs) -> CmdResult {
         .renew(id, args.increment.as_deref())
         .await
         .map_err(|e| server_error(&format!("Error renewing {id}"), &e))?;
-    match &ctx.ui.field {
-        Some(field) => ctx.ui.secret_field(&secret, field),
-        None => ctx.ui.secret(&secret),
-    }
+    ctx.ui.show(&secret)
 }
 
 async fn revoke(ctx: &Context, args: RevokeArgs) -> CmdResult {

@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod server;
 pub mod status;
 pub mod token;
+pub mod unwrap;
 
 use std::io::{IsTerminal, Read, Write};
 

@@ -180,10 +180,7 @@ async fn create(ctx: &Context, args: CreateArgs) -> CmdResult {
         None => tokens.create(&request).await,
     };
     let secret = result.map_err(|e| server_error("Error creating token", &e))?;
-    match &ctx.ui.field {
-        Some(field) => ctx.ui.secret_field(&secret, field),
-        None => ctx.ui.secret(&secret),
-    }
+    ctx.ui.show(&secret)
 }
 
 fn parse_metadata(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
@@ -213,10 +210,7 @@ async fn lookup(ctx: &Context, args: LookupArgs) -> CmdResult {
         Some(token) => tokens.lookup(token).await,
     };
     let secret = result.map_err(|e| server_error("Error looking up token", &e))?;
-    match &ctx.ui.field {
-        Some(field) => ctx.ui.secret_field(&secret, field),
-        None => ctx.ui.secret(&secret),
-    }
+    ctx.ui.show(&secret)
 }
 
 async fn renew(ctx: &Context, args: RenewArgs) -> CmdResult {
@@ -228,10 +222,7 @@ async fn renew(ctx: &Context, args: RenewArgs) -> CmdResult {
         Some(token) => tokens.renew(token, increment).await,
     };
     let secret = result.map_err(|e| server_error("Error renewing token", &e))?;
-    match &ctx.ui.field {
-        Some(field) => ctx.ui.secret_field(&secret, field),
-        None => ctx.ui.secret(&secret),
-    }
+    ctx.ui.show(&secret)
 }
 
 async fn revoke(ctx: &Context, args: RevokeArgs) -> CmdResult {

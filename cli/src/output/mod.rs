@@ -65,6 +65,14 @@ impl Ui {
         }
     }
 
+    /// An envelope as the command line asked: its `-field`, else the whole envelope.
+    pub fn show(&self, secret: &Secret) -> CmdResult {
+        match &self.field {
+            Some(field) => self.secret_field(secret, field),
+            None => self.secret(secret),
+        }
+    }
+
     /// A whole envelope: a `Key Value` table, or the envelope as JSON/YAML.
     pub fn secret(&self, secret: &Secret) -> CmdResult {
         match self.format {

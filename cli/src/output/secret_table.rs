@@ -51,7 +51,7 @@ pub fn render(secret: &Secret) -> Option<String> {
         rows.push(row("wrapping_token_ttl:", human_duration(wrap.ttl)));
         rows.push(row(
             "wrapping_token_creation_time:",
-            wrap.creation_time.clone(),
+            go_time(&wrap.creation_time),
         ));
         rows.push(row(
             "wrapping_token_creation_path:",
@@ -112,6 +112,15 @@ pub fn raw_field(secret: &Secret, field: &str) -> Option<Value> {
     value.filter(|v| !v.is_null())
 }
 
+/// An RFC 3339 UTC time as Go's `time.Time.String()` prints it (as `vault` shows the
+/// wrapping token's creation time): `2024-05-01 10:00:00.5 +0000 UTC`.
+fn go_time(rfc3339: &str) -> String {
+    match rfc3339.strip_suffix('Z') {
+        Some(utc) => format!("{} +0000 UTC", utc.replacen('T', " ", 1)),
+        None => rfc3339.to_string(),
+    }
+}
+
 fn row(key: &str, value: String) -> (String, String) {
     (key.to_string(), value)
 }
@@ -170,6 +179,36 @@ mod tests {
              ttl                 1m"
         );
         assert_eq!(render(&Secret::default()), None);
+    }
+
+    #[test]
+    fn wrap_table_matches_bao() {
+        let secret = Secret {
+            wrap_info: Some(cofre_client::WrapInfo {
+                token: "s.gCEsY0Xs5FyJe1O1cShWPrqb".into(),
+                accessor: "DB3WXJjUrqsrJ0E6Qn5ZeCf7".into(),
+                ttl: 60,
+                creation_time: "2026-11-23T15:18:56.427782008Z".into(),
+                creation_path: "secret/data/app".into(),
+                wrapped_accessor: String::new(),
+            }),
+            ..Secret::default()
+        };
+        // `bao read -wrap-ttl=60 secret/data/app` against OpenBao 2.7.2, verbatim.
+        assert_eq!(
+            render(&secret).unwrap(),
+            "Key                              Value\n\
+             ---                              -----\n\
+             wrapping_token:                  s.gCEsY0Xs5FyJe1O1cShWPrqb\n\
+             wrapping_accessor:               DB3WXJjUrqsrJ0E6Qn5ZeCf7\n\
+             wrapping_token_ttl:              1m\n\
+             wrapping_token_creation_time:    2026-11-23 15:18:56.427782008 +0000 UTC\n\
+             wrapping_token_creation_path:    secret/data/app"
+        );
+        assert_eq!(
+            raw_field(&secret, "wrapping_token"),
+            Some(json!("s.gCEsY0Xs5FyJe1O1cShWPrqb"))
+        );
     }
 
     #[test]

@@ -160,6 +160,11 @@ fn response_block(
         hasher.token_fields(&mut auth, "client_token", "accessor");
         block["auth"] = auth;
     }
+    if let Some(wrap_info) = &response.wrap_info {
+        let mut wrap_info = serde_json::to_value(wrap_info).unwrap_or_else(|_| json!({}));
+        hasher.token_fields(&mut wrap_info, "token", "accessor");
+        block["wrap_info"] = wrap_info;
+    }
     if let Some(lease) = response.lease.as_ref().filter(|l| !l.lease_id.is_empty()) {
         block["secret"] = json!({"lease_id": lease.lease_id});
     }

@@ -24,6 +24,7 @@ pub mod static_seal;
 #[cfg(test)]
 pub(crate) mod testutil;
 mod unsealed;
+pub mod wrapping;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -33,7 +34,9 @@ pub use error::RequestError;
 pub use expiration::LeaseMetrics;
 pub use lifecycle::InitResult;
 pub use pipeline::RequestTrace;
-pub use request::{AuthInfo, LeaseInfo, LoginGrant, Operation, Request, Response, SecretLease};
+pub use request::{
+    AuthInfo, LeaseInfo, LoginGrant, Operation, Request, Response, SecretLease, WrapInfo,
+};
 pub use unsealed::Unsealed;
 
 use crate::storage::Backend;

@@ -1,6 +1,6 @@
 //! The request pipeline: unauthenticated system paths → unsealed check → route → rate-limit
 //! quota → token → create/update decision → ACL → audit request → lease-count quota →
-//! handler → use counting → audit response.
+//! handler → use counting → response wrapping (when asked) → audit response.
 //! Auditing fails closed: a request no enabled audit device recorded is refused (500) before
 //! anything changes, and a response no device recorded is replaced by a 500.
 
@@ -67,17 +67,23 @@ impl Core {
         trace.mount = routed.as_ref().map(|(route, _)| route.stats.clone());
         let login = matches!(&routed, Some((route, relative))
             if super::login::is_unauthenticated(route, relative));
+        let wrapping_lookup = matches!(&routed, Some((route, relative))
+            if is_wrapping_lookup(route, relative));
         // Before authentication, so a flood of bad tokens is limited too.
         check_rate_limit(&unsealed, &req, login)?;
-        if let Some((route, relative)) = routed.as_ref().filter(|_| login) {
+        if let Some((route, relative)) = routed.as_ref().filter(|_| login || wrapping_lookup) {
             if req.help {
                 return help(&route.handler, &route.prefix, relative);
             }
             let full_path = std::mem::replace(&mut req.path, relative.clone());
             let record =
                 audit_request(&unsealed, &req, &full_path, &route.entry, None, None).await?;
-            let result = Box::pin(super::login::handle(&unsealed, route, &full_path, &req)).await;
-            return audit_response(&unsealed, record, result).await;
+            let result = if wrapping_lookup {
+                Box::pin(crate::sys::wrapping_lookup(&unsealed, &req)).await
+            } else {
+                Box::pin(super::login::handle(&unsealed, route, &full_path, &req)).await
+            };
+            return finish(&unsealed, record, &req, &full_path, result).await;
         }
         let token = self.authenticate(&unsealed, &req).await?;
         let Some((route, relative)) = routed else {
@@ -118,11 +124,11 @@ impl Core {
         )
         .await?;
         if let Err(e) = authorized {
-            return audit_response(&unsealed, record, Err(e)).await;
+            return finish(&unsealed, record, &req, &full_path, Err(e)).await;
         }
         let reservation = match reserve_lease(&unsealed, &route, &full_path, &req).await {
             Ok(reservation) => reservation,
-            Err(e) => return audit_response(&unsealed, record, Err(e)).await,
+            Err(e) => return finish(&unsealed, record, &req, &full_path, Err(e)).await,
         };
         let last_use = spend_use(&unsealed, &token).await?;
         let mut result = dispatch(self, &unsealed, &route, &ctx, &req).await;
@@ -139,7 +145,7 @@ impl Core {
                 result = Err(e);
             }
         }
-        audit_response(&unsealed, record, result).await
+        finish(&unsealed, record, &req, &full_path, result).await
     }
 
     async fn authenticate(
@@ -236,6 +242,27 @@ async fn audit_request(
     Ok(Some(record))
 }
 
+/// `sys/wrapping/lookup` needs no token: the wrapping token it looks up is not used.
+fn is_wrapping_lookup(route: &Route, relative: &str) -> bool {
+    matches!(route.handler, Handler::System) && relative.trim_end_matches('/') == "wrapping/lookup"
+}
+
+/// The end of every routed request: the answer is wrapped when the client asked for it
+/// (`X-Vault-Wrap-TTL`), then audited as the client will receive it.
+async fn finish(
+    unsealed: &Unsealed,
+    record: Option<Record>,
+    req: &Request,
+    full_path: &str,
+    result: Result<Response, RequestError>,
+) -> Result<Response, RequestError> {
+    let result = match (result, req.wrap_ttl) {
+        (Ok(resp), Some(ttl)) => unsealed.wrap_response(resp, ttl, full_path, &req.id).await,
+        (result, _) => result,
+    };
+    audit_response(unsealed, record, result).await
+}
+
 /// Records the answer of an audited request; a 500 replaces it when no device could.
 async fn audit_response(
     unsealed: &Unsealed,
@@ -290,8 +317,16 @@ fn authorize(
     };
     let needs_sudo = needs_sudo(backend, &req.path, req.operation);
     let checked = crate::policy::checked_path(full_path, req.operation == Operation::List);
-    acl.check(&checked, req.operation.capability(), needs_sudo, &req.data)
-        .map_err(|_| RequestError::PermissionDenied)
+    // A rule's min/max_wrapping_ttl bounds the wrap TTL the request asks for.
+    let wrap_ttl = req.wrap_ttl.map(std::time::Duration::from_secs);
+    acl.check_wrapped(
+        &checked,
+        req.operation.capability(),
+        needs_sudo,
+        &req.data,
+        wrap_ttl,
+    )
+    .map_err(|_| RequestError::PermissionDenied)
 }
 
 /// Counts one use of a limited-use token; `true` when this was its last use (the caller

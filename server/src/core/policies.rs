@@ -24,6 +24,27 @@ pub struct PolicyStore {
     policies: RwLock<BTreeMap<String, Arc<Policy>>>,
     acls: RwLock<HashMap<Vec<String>, Arc<Acl>>>,
     root: Arc<Acl>,
+    /// The built-in policy of wrapping tokens: never stored, listed or changed.
+    response_wrapping: Arc<Policy>,
+}
+
+/// What a wrapping token may do (OpenBao's built-in `response-wrapping` policy).
+const RESPONSE_WRAPPING_POLICY: &str = r#"path "cubbyhole/response" {
+    capabilities = ["create", "read"]
+}
+
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}
+
+path "auth/token/revoke-self" {
+    capabilities = ["update"]
+}
+"#;
+
+/// Policies that exist without being stored, and cannot be changed or deleted.
+fn is_builtin(name: &str) -> bool {
+    name == "root" || name == super::wrapping::POLICY
 }
 
 impl PolicyStore {
@@ -34,6 +55,10 @@ impl PolicyStore {
             policies: RwLock::new(BTreeMap::new()),
             acls: RwLock::new(HashMap::new()),
             root: Arc::new(Acl::root()),
+            response_wrapping: Arc::new(
+                policy::parse(super::wrapping::POLICY, RESPONSE_WRAPPING_POLICY)
+                    .expect("the built-in response-wrapping policy parses"),
+            ),
         };
         for name in store.view.list("").await? {
             let Some(stored) = store.view.get_json::<StoredPolicy>(&name).await? else {
@@ -97,8 +122,10 @@ impl PolicyStore {
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Policy>> {
-        if name == "root" {
-            return None;
+        match name {
+            "root" => return None,
+            super::wrapping::POLICY => return Some(self.response_wrapping.clone()),
+            _ => {}
         }
         self.policies
             .read()
@@ -124,8 +151,10 @@ impl PolicyStore {
     /// Parses, stores and activates a policy. `root` cannot be changed.
     pub async fn put(&self, name: &str, text: &str) -> Result<(), RequestError> {
         let name = normalize_name(name)?;
-        if name == "root" {
-            return Err(RequestError::invalid("cannot update \"root\" policy"));
+        if is_builtin(&name) {
+            return Err(RequestError::invalid(format!(
+                "cannot update \"{name}\" policy"
+            )));
         }
         let parsed = policy::parse(&name, text)
             .map_err(|e| RequestError::invalid(format!("failed to parse policy: {e}")))?;
@@ -146,7 +175,7 @@ impl PolicyStore {
     /// not an error (as Vault).
     pub async fn delete(&self, name: &str) -> Result<(), RequestError> {
         let name = normalize_name(name)?;
-        if name == "root" || name == "default" {
+        if is_builtin(&name) || name == "default" {
             return Err(RequestError::invalid(format!(
                 "cannot delete \"{name}\" policy"
             )));

@@ -61,6 +61,9 @@ pub struct Request {
     pub empty_body: bool,
     /// `?help=<non-empty>`: answer the path's help text instead (`vault path-help`).
     pub help: bool,
+    /// `X-Vault-Wrap-TTL` in seconds: the answer is wrapped in a single-use token living
+    /// this long. `None` (or 0) = not wrapped.
+    pub wrap_ttl: Option<u64>,
 }
 
 impl Request {
@@ -74,6 +77,7 @@ impl Request {
             client_token: None,
             remote_addr: None,
             empty_body: true,
+            wrap_ttl: None,
         }
     }
 
@@ -211,6 +215,23 @@ pub struct LoginGrant {
     pub token_type: String,
 }
 
+/// The `wrap_info` block of a wrapped answer: the single-use token that unwraps it.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct WrapInfo {
+    pub token: String,
+    pub accessor: String,
+    /// Seconds the wrapping token lives.
+    pub ttl: u64,
+    /// RFC 3339 with nanoseconds, as Vault prints it.
+    pub creation_time: String,
+    /// The path of the request whose answer was wrapped.
+    pub creation_path: String,
+    /// The accessor of the token inside, when the answer created one (logins, token
+    /// creation).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub wrapped_accessor: String,
+}
+
 /// What an engine answers. `raw` bodies (e.g. `sys/health`) skip the envelope.
 #[derive(Clone, Debug, Default)]
 pub struct Response {
@@ -231,6 +252,8 @@ pub struct Response {
     /// Repeat `data`'s keys at the top level of the envelope (`sys/mounts`,
     /// `sys/capabilities-self`, as Vault does for old clients).
     pub data_at_top_level: bool,
+    /// Set on a wrapped answer (`data`, `auth` and the lease stay empty).
+    pub wrap_info: Option<WrapInfo>,
 }
 
 impl Response {
@@ -283,5 +306,48 @@ impl Response {
     pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
         self.warnings.push(warning.into());
         self
+    }
+
+    /// Nothing to put in an envelope (without an explicit status: a 204).
+    pub fn is_empty(&self) -> bool {
+        self.data.is_none()
+            && self.auth.is_none()
+            && self.lease.is_none()
+            && self.warnings.is_empty()
+            && self.wrap_info.is_none()
+    }
+
+    /// Vault's envelope for this answer (what the HTTP layer sends and what a wrapping
+    /// token keeps). A wrapped answer has an empty `request_id`, as OpenBao's.
+    pub fn envelope(self, request_id: &str) -> Value {
+        let lease = self.lease.unwrap_or_default();
+        let warnings = if self.warnings.is_empty() {
+            Value::Null
+        } else {
+            Value::from(self.warnings)
+        };
+        let mut body = Map::new();
+        if self.data_at_top_level {
+            if let Some(data) = &self.data {
+                body.extend(data.clone());
+            }
+        }
+        let request_id = if self.wrap_info.is_some() {
+            ""
+        } else {
+            request_id
+        };
+        let to_json = |v: Option<Value>| v.unwrap_or(Value::Null);
+        body.insert("request_id".into(), Value::from(request_id));
+        body.insert("lease_id".into(), Value::from(lease.lease_id));
+        body.insert("renewable".into(), Value::from(lease.renewable));
+        body.insert("lease_duration".into(), Value::from(lease.ttl_seconds));
+        body.insert("data".into(), to_json(self.data.map(Value::Object)));
+        let wrap_info = self.wrap_info.and_then(|w| serde_json::to_value(w).ok());
+        body.insert("wrap_info".into(), to_json(wrap_info));
+        body.insert("warnings".into(), warnings);
+        let auth = self.auth.and_then(|a| serde_json::to_value(a).ok());
+        body.insert("auth".into(), to_json(auth));
+        Value::Object(body)
     }
 }

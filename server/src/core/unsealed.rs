@@ -204,6 +204,15 @@ impl Unsealed {
         }
     }
 
+    /// The cubbyhole of the token stored under `hash`; `None` without a cubbyhole mount.
+    pub(crate) fn cubbyhole_view(&self, hash: &str) -> Option<StorageView> {
+        let mount = self.router.find("cubbyhole/")?;
+        Some(crate::engines::cubbyhole::view_of(
+            &self.mount_storage(&mount.entry),
+            hash,
+        ))
+    }
+
     /// Creates the root token (with a chosen id in dev mode).
     pub async fn create_root_token(
         &self,
@@ -260,11 +269,8 @@ impl Unsealed {
             return Ok(());
         };
         self.revoke_token_leases(hash).await?;
-        if let Some(cubbyhole) = self.router.find("cubbyhole/") {
-            self.mount_storage(&cubbyhole.entry)
-                .sub(&format!("{hash}/"))
-                .clear()
-                .await?;
+        if let Some(cubbyhole) = self.cubbyhole_view(hash) {
+            cubbyhole.clear().await?;
         }
         self.tokens.remove(&entry).await?;
         Ok(())

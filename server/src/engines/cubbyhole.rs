@@ -16,7 +16,12 @@ pub struct Cubbyhole;
 
 /// The private storage of `token` below the cubbyhole mount's view. Revocation clears it.
 pub fn token_view(mount_view: &StorageView, token: &TokenEntry) -> StorageView {
-    mount_view.sub(&format!("{}/", token.id_hash))
+    view_of(mount_view, &token.id_hash)
+}
+
+/// The private storage of the token stored under `hash` (its HMAC).
+pub fn view_of(mount_view: &StorageView, hash: &str) -> StorageView {
+    mount_view.sub(&format!("{hash}/"))
 }
 
 fn request_view(ctx: &MountContext) -> Result<StorageView, RequestError> {

@@ -46,6 +46,7 @@ pub fn request_head(
         .get("help")
         .and_then(Value::as_str)
         .is_some_and(|v| !v.is_empty());
+    req.wrap_ttl = wrap_ttl(headers)?;
     if matches!(
         operation,
         Operation::Read | Operation::List | Operation::Delete
@@ -116,6 +117,23 @@ fn token(headers: &HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string())
+}
+
+/// `X-Vault-Wrap-TTL`: whole seconds or a duration ("5m"); zero asks for no wrapping
+/// (as Vault), a negative or unreadable value is a 400.
+fn wrap_ttl(headers: &HeaderMap) -> Result<Option<u64>, RequestError> {
+    let Some(value) = headers.get("x-vault-wrap-ttl") else {
+        return Ok(None);
+    };
+    let bad = |detail: &dyn std::fmt::Display| {
+        RequestError::invalid(format!("error parsing X-Vault-Wrap-TTL header: {detail}"))
+    };
+    let text = value.to_str().map_err(|_| bad(&"the value is not text"))?;
+    if text.trim().starts_with('-') {
+        return Err(bad(&"requested wrap ttl cannot be negative"));
+    }
+    let ttl = crate::duration::parse_duration(text).map_err(|e| bad(&e))?;
+    Ok(Some(ttl.as_secs()).filter(|&seconds| seconds > 0))
 }
 
 /// `a=1&b=x%20y` as a map of strings (the last value wins for repeated keys).
@@ -191,6 +209,25 @@ mod tests {
             Err(RequestError::InvalidRequest(_))
         ));
         assert!(head("GET", "/x/a").is_err());
+    }
+
+    #[test]
+    fn wrap_ttl_header_is_seconds_or_a_duration() {
+        let with_header = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-vault-wrap-ttl", value.parse().unwrap());
+            request_head(&Method::GET, &"/v1/a".parse().unwrap(), &headers)
+        };
+        assert_eq!(with_header("60").unwrap().wrap_ttl, Some(60));
+        assert_eq!(with_header("5m").unwrap().wrap_ttl, Some(300));
+        assert_eq!(with_header("0").unwrap().wrap_ttl, None);
+        assert_eq!(head("GET", "/v1/a").unwrap().wrap_ttl, None);
+        for bad in ["-5", "abc"] {
+            let Err(RequestError::InvalidRequest(message)) = with_header(bad) else {
+                panic!("{bad:?} was accepted");
+            };
+            assert!(message.starts_with("error parsing X-Vault-Wrap-TTL header: "));
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::core::{RequestError, Response};
 
@@ -41,44 +41,10 @@ fn success(request_id: &str, resp: Response) -> axum::response::Response {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return http;
     }
-    let nothing = resp.data.is_none()
-        && resp.auth.is_none()
-        && resp.lease.is_none()
-        && resp.warnings.is_empty();
-    if nothing && resp.status.is_none() {
+    if resp.is_empty() && resp.status.is_none() {
         return empty(StatusCode::NO_CONTENT);
     }
-    json_response(status, &envelope(request_id, resp))
-}
-
-fn envelope(request_id: &str, resp: Response) -> Value {
-    let lease = resp.lease.unwrap_or_default();
-    let warnings = if resp.warnings.is_empty() {
-        Value::Null
-    } else {
-        json!(resp.warnings)
-    };
-    let mut body = Map::new();
-    if resp.data_at_top_level {
-        if let Some(data) = &resp.data {
-            body.extend(data.clone());
-        }
-    }
-    body.insert("request_id".into(), json!(request_id));
-    body.insert("lease_id".into(), json!(lease.lease_id));
-    body.insert("renewable".into(), json!(lease.renewable));
-    body.insert("lease_duration".into(), json!(lease.ttl_seconds));
-    body.insert(
-        "data".into(),
-        resp.data.map(Value::Object).unwrap_or(Value::Null),
-    );
-    body.insert("wrap_info".into(), Value::Null);
-    body.insert("warnings".into(), warnings);
-    body.insert(
-        "auth".into(),
-        resp.auth.map(|a| json!(a)).unwrap_or(Value::Null),
-    );
-    Value::Object(body)
+    json_response(status, &resp.envelope(request_id))
 }
 
 /// A JSON body with Vault's headers.
@@ -107,6 +73,7 @@ fn empty(status: StatusCode) -> axum::response::Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn empty_success_is_204_and_data_gets_envelope() {
@@ -114,7 +81,7 @@ mod tests {
             response("r", Ok(Response::empty())).status(),
             StatusCode::NO_CONTENT
         );
-        let body = envelope("r", Response::json(json!({"a": 1})));
+        let body = Response::json(json!({"a": 1})).envelope("r");
         for key in [
             "request_id",
             "lease_id",
@@ -135,7 +102,7 @@ mod tests {
     fn legacy_responses_repeat_data() {
         let mut resp = Response::json(json!({"term": 1}));
         resp.data_at_top_level = true;
-        let body = envelope("r", resp);
+        let body = resp.envelope("r");
         assert_eq!(body["term"], 1);
         assert_eq!(body["data"]["term"], 1);
     }

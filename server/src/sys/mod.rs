@@ -1,5 +1,6 @@
 //! The system backend (`sys/`): seal lifecycle, mounts, policies, capabilities, audit
-//! devices, leases, quotas. Handlers are thin: they validate input and call the core.
+//! devices, leases, quotas, response wrapping. Handlers are thin: they validate input and
+//! call the core.
 
 mod audit;
 mod capabilities;
@@ -10,6 +11,7 @@ mod mounts;
 mod policies;
 mod quotas;
 mod seal;
+mod wrapping;
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use crate::engines::MountContext;
 
 pub use metrics::metrics;
 pub use seal::handle_unauthenticated;
+pub use wrapping::lookup as wrapping_lookup;
 
 /// Handles an authenticated request under `sys/` (`req.path` is relative to `sys/`).
 pub async fn handle(
@@ -45,6 +48,7 @@ pub async fn handle(
             leases::handle(unsealed, req).await
         }
         "quotas" => quotas::handle(unsealed, req).await,
+        "wrapping" => wrapping::handle(unsealed, ctx, req).await,
         "metrics" if req.operation == Operation::Read => metrics::metrics(core, req).await,
         "audit" | "audit-hash" => audit::handle(unsealed, req).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
