@@ -257,7 +257,9 @@ async fn finish(
     result: Result<Response, RequestError>,
 ) -> Result<Response, RequestError> {
     let result = match (result, req.wrap_ttl) {
-        (Ok(resp), Some(ttl)) => unsealed.wrap_response(resp, ttl, full_path, &req.id).await,
+        (Ok(resp), Some(ttl)) => {
+            Box::pin(unsealed.wrap_response(resp, ttl, full_path, &req.id)).await
+        }
         (result, _) => result,
     };
     audit_response(unsealed, record, result).await

@@ -1,3 +1,6 @@
+//! Tests of response wrapping through the real request pipeline: wrap, unwrap once,
+//! lookup without a token, rewrap, what a wrapping token may do, and policy wrap-TTL bounds.
+
 use serde_json::{json, Map, Value};
 
 use crate::core::testutil::{fixture, Fixture};
