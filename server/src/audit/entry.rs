@@ -143,11 +143,7 @@ fn response_block(
     list: bool,
 ) -> Value {
     let mut block = record.mount.clone();
-    let data = response
-        .data
-        .clone()
-        .map(Value::Object)
-        .or_else(|| response.raw.clone());
+    let data = response.data_value().or_else(|| response.raw.clone());
     if let Some(mut data) = data {
         if settings.elide_list_responses && list {
             elide_list(&mut data);

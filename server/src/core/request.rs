@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// What a request does, in Vault's terms (HTTP method → operation).
@@ -238,6 +240,10 @@ pub struct Response {
     /// Overrides the status (e.g. 404 with an envelope for a deleted KV version).
     pub status: Option<u16>,
     pub data: Option<Map<String, Value>>,
+    /// `data` already serialised as a JSON object, sent as is: a KV read splices the
+    /// stored secret into its answer without building a `Value` tree and serialising it
+    /// back. Takes the place of `data` (an answer sets one or the other).
+    pub data_json: Option<Box<RawValue>>,
     pub lease: Option<LeaseInfo>,
     /// Set by engines issuing leased secrets; the core turns it into `lease`.
     pub secret: Option<SecretLease>,
@@ -266,6 +272,23 @@ impl Response {
         Self {
             data: Some(data),
             ..Self::default()
+        }
+    }
+
+    /// An answer whose `data` is already serialised (a JSON object).
+    pub fn data_json(data: Box<RawValue>) -> Self {
+        Self {
+            data_json: Some(data),
+            ..Self::default()
+        }
+    }
+
+    /// `data` as a JSON value, however the engine gave it; `None` when absent.
+    pub fn data_value(&self) -> Option<Value> {
+        match (&self.data, &self.data_json) {
+            (Some(data), _) => Some(Value::Object(data.clone())),
+            (None, Some(json)) => serde_json::from_str(json.get()).ok(),
+            (None, None) => None,
         }
     }
 
@@ -311,43 +334,73 @@ impl Response {
     /// Nothing to put in an envelope (without an explicit status: a 204).
     pub fn is_empty(&self) -> bool {
         self.data.is_none()
+            && self.data_json.is_none()
             && self.auth.is_none()
             && self.lease.is_none()
             && self.warnings.is_empty()
             && self.wrap_info.is_none()
     }
 
-    /// Vault's envelope for this answer (what the HTTP layer sends and what a wrapping
-    /// token keeps). A wrapped answer has an empty `request_id`, as OpenBao's.
+    /// Vault's envelope for this answer as a JSON value (what a wrapping token keeps).
     pub fn envelope(self, request_id: &str) -> Value {
-        let lease = self.lease.unwrap_or_default();
-        let warnings = if self.warnings.is_empty() {
-            Value::Null
-        } else {
-            Value::from(self.warnings)
+        serde_json::to_value(Envelope::of(&self, request_id)).unwrap_or(Value::Null)
+    }
+
+    /// Vault's envelope for this answer, serialised (what the HTTP layer sends). Written
+    /// straight from the response, without an intermediate `Value`.
+    pub fn envelope_bytes(&self, request_id: &str) -> Vec<u8> {
+        serde_json::to_vec(&Envelope::of(self, request_id))
+            .unwrap_or_else(|_| b"{\"errors\":[\"internal error\"]}".to_vec())
+    }
+}
+
+/// Vault's response envelope, fields in Vault's order. A wrapped answer has an empty
+/// `request_id`, as OpenBao's.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    /// `data`'s keys repeated at the top level (legacy `sys/` answers).
+    #[serde(flatten)]
+    top_level: Option<&'a Map<String, Value>>,
+    request_id: &'a str,
+    lease_id: &'a str,
+    renewable: bool,
+    lease_duration: u64,
+    data: EnvelopeData<'a>,
+    wrap_info: Option<&'a WrapInfo>,
+    warnings: Option<&'a [String]>,
+    auth: Option<&'a AuthInfo>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EnvelopeData<'a> {
+    Map(&'a Map<String, Value>),
+    Json(&'a RawValue),
+    Null(Option<()>),
+}
+
+impl<'a> Envelope<'a> {
+    fn of(resp: &'a Response, request_id: &'a str) -> Self {
+        let data = match (&resp.data, &resp.data_json) {
+            (Some(map), _) => EnvelopeData::Map(map),
+            (None, Some(json)) => EnvelopeData::Json(json),
+            (None, None) => EnvelopeData::Null(None),
         };
-        let mut body = Map::new();
-        if self.data_at_top_level {
-            if let Some(data) = &self.data {
-                body.extend(data.clone());
-            }
+        let lease = resp.lease.as_ref();
+        Envelope {
+            top_level: resp.data.as_ref().filter(|_| resp.data_at_top_level),
+            request_id: if resp.wrap_info.is_some() {
+                ""
+            } else {
+                request_id
+            },
+            lease_id: lease.map_or("", |l| &l.lease_id),
+            renewable: lease.is_some_and(|l| l.renewable),
+            lease_duration: lease.map_or(0, |l| l.ttl_seconds),
+            data,
+            wrap_info: resp.wrap_info.as_ref(),
+            warnings: Some(resp.warnings.as_slice()).filter(|w| !w.is_empty()),
+            auth: resp.auth.as_ref(),
         }
-        let request_id = if self.wrap_info.is_some() {
-            ""
-        } else {
-            request_id
-        };
-        let to_json = |v: Option<Value>| v.unwrap_or(Value::Null);
-        body.insert("request_id".into(), Value::from(request_id));
-        body.insert("lease_id".into(), Value::from(lease.lease_id));
-        body.insert("renewable".into(), Value::from(lease.renewable));
-        body.insert("lease_duration".into(), Value::from(lease.ttl_seconds));
-        body.insert("data".into(), to_json(self.data.map(Value::Object)));
-        let wrap_info = self.wrap_info.and_then(|w| serde_json::to_value(w).ok());
-        body.insert("wrap_info".into(), to_json(wrap_info));
-        body.insert("warnings".into(), warnings);
-        let auth = self.auth.and_then(|a| serde_json::to_value(a).ok());
-        body.insert("auth".into(), to_json(auth));
-        Value::Object(body)
     }
 }

@@ -44,13 +44,18 @@ fn success(request_id: &str, resp: Response) -> axum::response::Response {
     if resp.is_empty() && resp.status.is_none() {
         return empty(StatusCode::NO_CONTENT);
     }
-    json_response(status, &resp.envelope(request_id))
+    json_bytes_response(status, resp.envelope_bytes(request_id))
 }
 
 /// A JSON body with Vault's headers.
 pub fn json_response(status: StatusCode, body: &Value) -> axum::response::Response {
     let bytes =
         serde_json::to_vec(body).unwrap_or_else(|_| b"{\"errors\":[\"internal error\"]}".to_vec());
+    json_bytes_response(status, bytes)
+}
+
+/// Serialised JSON with Vault's headers.
+fn json_bytes_response(status: StatusCode, bytes: Vec<u8>) -> axum::response::Response {
     let mut resp = axum::response::Response::new(Body::from(bytes));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
@@ -96,6 +101,19 @@ mod tests {
         }
         assert_eq!(body["lease_id"], "");
         assert_eq!(body["data"]["a"], 1);
+    }
+
+    #[test]
+    fn envelopes_keep_vaults_order_and_splice_serialised_data() {
+        let raw = serde_json::value::RawValue::from_string(r#"{"pw":"a\"b"}"#.into()).unwrap();
+        let resp = Response::data_json(raw);
+        let text = String::from_utf8(resp.envelope_bytes("r")).unwrap();
+        assert_eq!(
+            text,
+            r#"{"request_id":"r","lease_id":"","renewable":false,"lease_duration":0,"data":{"pw":"a\"b"},"wrap_info":null,"warnings":null,"auth":null}"#
+        );
+        assert_eq!(resp.data_value(), Some(json!({"pw": "a\"b"})));
+        assert_eq!(resp.envelope("r")["data"]["pw"], "a\"b");
     }
 
     #[test]

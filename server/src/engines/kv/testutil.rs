@@ -126,7 +126,7 @@ pub(crate) fn token(name: &str) -> Arc<TokenEntry> {
 
 /// A response's `data` as one JSON value (null when absent).
 pub(crate) fn data_of(resp: &Response) -> Value {
-    resp.data.clone().map(Value::Object).unwrap_or(Value::Null)
+    resp.data_value().unwrap_or(Value::Null)
 }
 
 async fn test_barrier() -> Arc<Barrier> {

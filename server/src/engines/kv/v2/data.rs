@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::history::append_version;
 use super::store::{
     encode, load_record, meta_key, take_version_data, KeyMetadata, KeyRecord, MountConfig,
+    StoredData,
 };
 use super::{not_found_with, KvV2};
 use crate::barrier::{BarrierError, StorageView};
@@ -37,7 +38,7 @@ pub struct FoundVersion {
     /// The version's metadata block (`created_time`, `deletion_time`, …).
     pub metadata: Map<String, Value>,
     /// Its data; `None` when deleted or destroyed.
-    pub data: Option<Value>,
+    pub data: Option<StoredData>,
 }
 
 /// The version `req` asks for (`version`; absent, zero or negative = the current one).
@@ -68,18 +69,31 @@ async fn read(storage: &StorageView, path: &str, req: &Request) -> Result<Respon
     let found = find_version(storage, path, req)
         .await?
         .ok_or(RequestError::NotFound)?;
-    let mut body = Map::new();
-    body.insert("metadata".into(), Value::Object(found.metadata));
     match found.data {
+        // The stored JSON goes into the answer as is: no tree is built, nothing re-escaped.
         Some(data) => {
-            body.insert("data".into(), data);
-            Ok(Response::data(body))
+            let body = ReadBody {
+                data: data.as_raw(),
+                metadata: &found.metadata,
+            };
+            let json = serde_json::value::to_raw_value(&body)
+                .map_err(|e| RequestError::internal(format!("encoding a KV read: {e}")))?;
+            Ok(Response::data_json(json))
         }
         None => {
+            let mut body = Map::new();
             body.insert("data".into(), Value::Null);
+            body.insert("metadata".into(), Value::Object(found.metadata));
             Ok(not_found_with(body))
         }
     }
+}
+
+/// A read's `data`: the version's data and its metadata.
+#[derive(serde::Serialize)]
+struct ReadBody<'a> {
+    data: &'a serde_json::value::RawValue,
+    metadata: &'a Map<String, Value>,
 }
 
 /// The `data` field of a write or patch: an object (or null, which Vault stores as is
@@ -209,7 +223,7 @@ async fn patch_once(
             "the current version's data is null: write the whole secret instead of patching it",
         ));
     }
-    let mut patched = latest.clone();
+    let mut patched = latest.to_value()?;
     merge_patch(&mut patched, changes);
     commit_version(storage, path, &mut record, patched, config).await
 }

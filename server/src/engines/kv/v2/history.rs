@@ -6,7 +6,9 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::store::{encode, meta_key, version_key, KeyRecord, MountConfig, VersionMeta};
+use super::store::{
+    encode, meta_key, version_key, KeyRecord, MountConfig, StoredData, VersionMeta,
+};
 use crate::duration::rfc3339_nanos;
 use crate::storage::TxnOp;
 
@@ -57,7 +59,7 @@ pub fn append_version(
             ));
         }
     }
-    record.latest = Some(data);
+    record.latest = Some(StoredData::from_value(&data));
     ops.push(match new_key {
         true => TxnOp::Create(meta_key(path), encode(record)),
         false => TxnOp::Put(meta_key(path), encode(record)),
@@ -116,7 +118,10 @@ mod tests {
         assert_eq!(record.meta.created_time, record.meta.updated_time);
         let ops = append_version(&mut record, "p", json!({"v": 2}), &config, now);
         assert_eq!(put_keys(&ops), vec!["ver/1/p", "meta/p"]);
-        assert_eq!(record.latest, Some(json!({"v": 2})));
+        assert_eq!(
+            record.latest,
+            Some(StoredData::from_value(&json!({"v": 2})))
+        );
         assert_eq!(record.meta.current_version, 2);
     }
 

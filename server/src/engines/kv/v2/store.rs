@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::barrier::StorageView;
@@ -187,12 +188,44 @@ pub struct KeyRecord {
         deserialize_with = "present_value",
         skip_serializing_if = "Option::is_none"
     )]
-    pub latest: Option<Value>,
+    pub latest: Option<StoredData>,
 }
 
 /// A field that is present is `Some`, even when it is JSON null.
-fn present_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+fn present_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StoredData>, D::Error> {
+    StoredData::deserialize(d).map(Some)
+}
+
+/// A version's data as stored: JSON text, checked when read but not parsed into a tree,
+/// so a read can splice it into the answer as is. Writes and patches convert.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StoredData(Box<RawValue>);
+
+impl StoredData {
+    pub fn from_value(value: &Value) -> Self {
+        Self(serde_json::value::to_raw_value(value).expect("JSON values always serialise"))
+    }
+
+    pub fn to_value(&self) -> Result<Value, RequestError> {
+        serde_json::from_str(self.0.get())
+            .map_err(|e| RequestError::internal(format!("stored KV data does not parse: {e}")))
+    }
+
+    pub fn as_raw(&self) -> &RawValue {
+        &self.0
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.0.get() == "null"
+    }
+}
+
+/// Equal when the JSON text is (records compare in tests).
+impl PartialEq for StoredData {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
 }
 
 /// The metadata part of a record, without decoding the data.
@@ -235,7 +268,7 @@ pub async fn take_version_data(
     path: &str,
     record: &mut KeyRecord,
     version: u64,
-) -> Result<Option<Value>, RequestError> {
+) -> Result<Option<StoredData>, RequestError> {
     if version == record.meta.current_version {
         return Ok(record.latest.take());
     }

@@ -23,7 +23,7 @@ pub async fn read(
     body.insert("metadata".into(), Value::Object(found.metadata));
     match found.data {
         Some(data) => {
-            body.insert("subkeys".into(), skeleton(data, depth));
+            body.insert("subkeys".into(), skeleton(data.to_value()?, depth));
             Ok(Response::data(body))
         }
         None => {
