@@ -99,11 +99,8 @@ impl MountEntry {
 
     /// The barrier prefix that holds this mount's data.
     pub fn storage_prefix(&self) -> String {
-        if self.is_auth {
-            format!("auth/{}/", self.uuid)
-        } else {
-            format!("logical/{}/", self.uuid)
-        }
+        let area = if self.is_auth { "auth/" } else { "logical/" };
+        [area, self.uuid.as_str(), "/"].concat()
     }
 
     /// An option value (`version` for kv).

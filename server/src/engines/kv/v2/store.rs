@@ -235,7 +235,7 @@ struct MetadataOnly {
 }
 
 pub fn meta_key(path: &str) -> String {
-    format!("meta/{path}")
+    ["meta/", path].concat()
 }
 
 pub fn version_key(version: u64, path: &str) -> String {
