@@ -24,7 +24,10 @@ impl StorageView {
 
     /// A narrower view below this one.
     pub fn sub(&self, prefix: &str) -> Self {
-        Self::new(self.barrier.clone(), [self.prefix.as_str(), prefix].concat())
+        Self::new(
+            self.barrier.clone(),
+            [self.prefix.as_str(), prefix].concat(),
+        )
     }
 
     pub fn prefix(&self) -> &str {
