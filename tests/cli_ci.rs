@@ -11,10 +11,6 @@ use std::process::{Command, Output, Stdio};
 use common::{Api, TestServer};
 use serde_json::{json, Value};
 
-fn cofre(server: &TestServer, token: &str) -> Command {
-    server.cofre(token)
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -59,7 +55,8 @@ async fn server_with_secret() -> TestServer {
 async fn kv_export_prints_dotenv_and_json() {
     let server = server_with_secret().await;
     let token = server.api.token.clone();
-    let out = cofre(&server, &token)
+    let out = server
+        .cofre(&token)
         .args(["kv", "export", "secret/ci"])
         .output()
         .expect("cofre runs");
@@ -70,7 +67,8 @@ async fn kv_export_prints_dotenv_and_json() {
          TLS_KEY=\"-----BEGIN KEY-----\\nabc%\\n-----END KEY-----\"\n"
     );
 
-    let out = cofre(&server, &token)
+    let out = server
+        .cofre(&token)
         .args(["kv", "export", "-format=json", "secret/ci"])
         .output()
         .expect("cofre runs");
@@ -79,7 +77,8 @@ async fn kv_export_prints_dotenv_and_json() {
     assert_eq!(value["password"], "p\"w$1\\x");
     assert_eq!(value["port"], 5432);
 
-    let out = cofre(&server, &token)
+    let out = server
+        .cofre(&token)
         .args(["kv", "export", "-format=yaml", "secret/ci"])
         .output()
         .expect("cofre runs");
@@ -95,7 +94,8 @@ async fn kv_export_for_github_masks_values_and_appends_to_github_env() {
     let server = server_with_secret().await;
     let github_env = server.dir.join("github_env");
     std::fs::write(&github_env, "EARLIER=1\n").unwrap();
-    let out = cofre(&server, &server.api.token)
+    let out = server
+        .cofre(&server.api.token)
         .args([
             "kv",
             "export",
@@ -132,7 +132,8 @@ async fn kv_export_for_github_masks_values_and_appends_to_github_env() {
     let body: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
     assert_eq!(body.join("\n"), MULTI_LINE);
 
-    let out = cofre(&server, &server.api.token)
+    let out = server
+        .cofre(&server.api.token)
         .args(["kv", "export", "-format=github", "secret/ci"])
         .output()
         .expect("cofre runs");
@@ -178,7 +179,7 @@ async fn login_with_userpass_stores_the_token() {
     assert!(status == 204 || status == 200, "{body}");
 
     let out = run_with_stdin(
-        cofre(&server, ""),
+        server.cofre(""),
         &["login", "-method=userpass", "username=bob", "password=-"],
         "hunter2\n",
     );
@@ -195,7 +196,7 @@ async fn login_with_userpass_stores_the_token() {
     assert_stored_token_has(&server, "app").await;
 
     let out = run_with_stdin(
-        cofre(&server, ""),
+        server.cofre(""),
         &["login", "-method=userpass", "username=bob", "password=-"],
         "wrong\n",
     );
@@ -237,7 +238,7 @@ async fn login_with_approle_at_a_custom_path() {
         .to_string();
 
     let out = run_with_stdin(
-        cofre(&server, ""),
+        server.cofre(""),
         &[
             "login",
             "-method=approle",
@@ -253,7 +254,8 @@ async fn login_with_approle_at_a_custom_path() {
     assert!(printed["auth"]["client_token"].is_string(), "{printed}");
     assert_stored_token_has(&server, "ci").await;
 
-    let out = cofre(&server, "")
+    let out = server
+        .cofre("")
         .args([
             "login",
             "-method=approle",
@@ -263,7 +265,8 @@ async fn login_with_approle_at_a_custom_path() {
         .output()
         .expect("cofre runs");
     assert_eq!(out.status.code(), Some(2), "nothing is mounted at approle/");
-    let out = cofre(&server, "")
+    let out = server
+        .cofre("")
         .args(["login", "-method=approle"])
         .output()
         .expect("cofre runs");
@@ -274,13 +277,7 @@ async fn login_with_approle_at_a_custom_path() {
 async fn auth_commands_enable_list_tune_and_disable_methods() {
     let server = TestServer::start().await;
     let cofre = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cofre"))
-            .args(args)
-            .env("VAULT_ADDR", &server.api.addr)
-            .env("VAULT_TOKEN", &server.api.token)
-            .env("HOME", server.data_dir())
-            .output()
-            .expect("cofre runs");
+        let out = server.cofre_output(&server.api.token, args);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned()

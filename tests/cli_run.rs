@@ -16,17 +16,7 @@ use sqlx::{Connection, Executor};
 
 /// The `cofre` command, pointed at `server` with its root token and a private HOME.
 fn cofre(server: &TestServer) -> Command {
-    let home = server.dir.join("home");
-    std::fs::create_dir_all(&home).expect("a home directory");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cofre"));
-    command
-        .env("COFRE_ADDR", &server.api.addr)
-        .env("COFRE_TOKEN", &server.api.token)
-        .env("HOME", &home)
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .env_remove("COFRE_FORMAT");
-    command
+    server.cofre(&server.api.token)
 }
 
 fn run(server: &TestServer, args: &[&str]) -> Output {

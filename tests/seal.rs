@@ -262,15 +262,7 @@ async fn a_snapshot_restores_the_store_and_the_server_unseals_with_its_keys() {
         .await;
     assert_eq!(s, 204);
     let file = server.data_dir().join("cofre.snap");
-    let cofre = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_cofre"))
-            .args(args)
-            .env("VAULT_ADDR", &api.addr)
-            .env("VAULT_TOKEN", &api.token)
-            .env("HOME", server.data_dir())
-            .output()
-            .expect("cofre runs")
-    };
+    let cofre = |args: &[&str]| server.cofre_output(&api.token, args);
     let saved = cofre(&["operator", "snapshot", "save", file.to_str().unwrap()]);
     assert!(saved.status.success(), "{saved:?}");
     let blob = std::fs::read(&file).unwrap();
