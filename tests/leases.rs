@@ -484,16 +484,27 @@ async fn the_cofre_cli_revokes_a_prefix_and_reports_progress() {
     let server = TestServer::start().await;
     let api = &server.api;
     setup_pg(api, &root, 5432, "1h", "2h").await;
-    write_pg_role(api, "other", "1h", "2h").await;
+    // Its own roles without PG_CREATE's `GRANT … ON SCHEMA public`: twelve grants on the
+    // schema race the other tests' grants ("tuple concurrently updated").
+    for role in ["bulk", "other"] {
+        let (s, b) = api
+            .post(
+                &format!("database/roles/{role}"),
+                json!({"db_name": "pg", "default_ttl": "1h", "max_ttl": "2h",
+                       "creation_statements": "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}';"}),
+            )
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
     let mut users = Vec::new();
     for _ in 0..12 {
-        users.push(creds(api, "ro").await.1);
+        users.push(creds(api, "bulk").await.1);
     }
     let (_, kept, _) = creds(api, "other").await;
 
     let out = server
         .cofre(&api.token)
-        .args(["lease", "revoke", "-prefix", "database/creds/ro"])
+        .args(["lease", "revoke", "-prefix", "database/creds/bulk"])
         .output()
         .unwrap();
     let (stdout, stderr) = (
@@ -503,10 +514,10 @@ async fn the_cofre_cli_revokes_a_prefix_and_reports_progress() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(
         stdout,
-        "Success! Revoked any leases with prefix: database/creds/ro\n"
+        "Success! Revoked any leases with prefix: database/creds/bulk\n"
     );
     assert!(
-        stderr.starts_with("Revoking 12 leases with prefix database/creds/ro..."),
+        stderr.starts_with("Revoking 12 leases with prefix database/creds/bulk..."),
         "{stderr}"
     );
     for user in &users {
@@ -520,7 +531,7 @@ async fn the_cofre_cli_revokes_a_prefix_and_reports_progress() {
     // Nothing under the prefix: no progress line, same success.
     let out = server
         .cofre(&api.token)
-        .args(["lease", "revoke", "-prefix", "database/creds/ro"])
+        .args(["lease", "revoke", "-prefix", "database/creds/bulk"])
         .output()
         .unwrap();
     assert!(out.status.success());
