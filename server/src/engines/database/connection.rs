@@ -26,6 +26,10 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// How long establishing one connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How many times a statement list that lost a race with a concurrent transaction is tried
+/// in all before [`DbError::Conflict`] reaches the caller.
+const ATTEMPTS: u32 = 6;
+
 /// Why a database operation failed. Messages are already scrubbed of secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -35,14 +39,19 @@ pub enum DbError {
     /// The database rejected a statement.
     #[error("error running statement: {0}")]
     Statement(String),
+    /// A statement lost a race with a concurrent transaction and was rolled back, on every
+    /// one of [`ATTEMPTS`] tries: a deadlock, a serialization failure, or PostgreSQL's
+    /// "tuple concurrently updated" when two transactions change one catalog row.
+    #[error("error running statement: {0}")]
+    Conflict(String),
 }
 
 impl DbError {
-    /// A statement the operator wrote is a 400; an unreachable database a 500.
+    /// A statement the operator wrote is a 400; an unreachable or contended database a 500.
     pub fn into_request_error(self) -> RequestError {
         match self {
             DbError::Statement(_) => RequestError::invalid(self.to_string()),
-            DbError::Connect(_) => RequestError::internal(self.to_string()),
+            DbError::Connect(_) | DbError::Conflict(_) => RequestError::internal(self.to_string()),
         }
     }
 }
@@ -166,23 +175,32 @@ impl Pool {
 
     async fn execute_inner(&self, statements: &[String]) -> Result<(), DbError> {
         match self {
+            // A transaction that lost a race was rolled back whole: try it again whole.
             Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await.map_err(no_connection)?;
-                for statement in statements {
-                    let conn: &mut sqlx::PgConnection = &mut tx;
-                    conn.execute(sqlx::raw_sql(statement))
-                        .await
-                        .map_err(classify)?;
+                let mut retry = Retry::default();
+                loop {
+                    let result = pg_transaction(pool, statements).await;
+                    if !retry.again(&result).await {
+                        return result;
+                    }
                 }
-                tx.commit().await.map_err(classify)
             }
+            // Each statement commits on its own: try again only the one that lost.
             Pool::MySql(pool) => {
                 let mut conn = pool.acquire().await.map_err(no_connection)?;
                 for statement in statements {
                     let conn: &mut sqlx::MySqlConnection = &mut conn;
-                    conn.execute(sqlx::raw_sql(statement))
-                        .await
-                        .map_err(classify)?;
+                    let mut retry = Retry::default();
+                    loop {
+                        let result = conn
+                            .execute(sqlx::raw_sql(statement))
+                            .await
+                            .map_err(classify);
+                        if !retry.again(&result).await {
+                            result?;
+                            break;
+                        }
+                    }
                 }
                 Ok(())
             }
@@ -227,13 +245,77 @@ impl Pool {
     }
 }
 
-/// Database errors are the statement's fault; everything else is the connection's. The
-/// pool's URL never appears in sqlx's messages for these.
+/// Database errors are the statement's fault, unless it lost a race with a concurrent
+/// transaction; everything else is the connection's. The pool's URL never appears in
+/// sqlx's messages for these.
 fn classify(err: sqlx::Error) -> DbError {
     match err {
-        sqlx::Error::Database(db) => DbError::Statement(db.message().to_string()),
+        sqlx::Error::Database(db) => {
+            let message = db.message().to_string();
+            if lost_a_race(db.code().as_deref(), &message) {
+                DbError::Conflict(message)
+            } else {
+                DbError::Statement(message)
+            }
+        }
         other => DbError::Connect(other.to_string()),
     }
+}
+
+/// Whether a database error means a concurrent transaction won and trying again may
+/// succeed: SQLSTATE 40001 (a serialization failure on PostgreSQL, a deadlock on MySQL and
+/// MariaDB), 40P01 (a PostgreSQL deadlock), or PostgreSQL's internal error when two
+/// transactions update one catalog row (`GRANT`, `REVOKE`, `DROP OWNED` on shared objects).
+fn lost_a_race(sqlstate: Option<&str>, message: &str) -> bool {
+    match sqlstate {
+        Some("40001" | "40P01") => true,
+        Some("XX000") => message.starts_with("tuple concurrently"),
+        _ => false,
+    }
+}
+
+/// `statements` in one PostgreSQL transaction.
+async fn pg_transaction(pool: &PgPool, statements: &[String]) -> Result<(), DbError> {
+    let mut tx = pool.begin().await.map_err(no_connection)?;
+    for statement in statements {
+        let conn: &mut sqlx::PgConnection = &mut tx;
+        conn.execute(sqlx::raw_sql(statement))
+            .await
+            .map_err(classify)?;
+    }
+    tx.commit().await.map_err(classify)
+}
+
+/// Counts the tries of one operation against [`DbError::Conflict`].
+#[derive(Default)]
+struct Retry {
+    tries: u32,
+}
+
+impl Retry {
+    /// Whether to try again after `result`: it was a conflict and fewer than [`ATTEMPTS`]
+    /// tries were made. Waits a little longer after each conflict before saying yes.
+    async fn again<T>(&mut self, result: &Result<T, DbError>) -> bool {
+        self.tries += 1;
+        let Err(DbError::Conflict(reason)) = result else {
+            return false;
+        };
+        if self.tries >= ATTEMPTS {
+            return false;
+        }
+        tracing::debug!(%reason, tries = self.tries, "a statement lost a race with a concurrent transaction; trying again");
+        tokio::time::sleep(backoff(self.tries)).await;
+        true
+    }
+}
+
+/// 20 ms after the first conflict, doubling, plus up to as much again at random so that
+/// callers which collided do not collide again in step.
+fn backoff(tries: u32) -> Duration {
+    let base = 10u64 << tries.min(8);
+    let mut jitter = [0u8; 2];
+    crate::crypto::fill_random(&mut jitter);
+    Duration::from_millis(base + u64::from(u16::from_le_bytes(jitter)) % base)
 }
 
 /// Getting a connection failed (even with a database error such as a bad password).
@@ -271,6 +353,59 @@ impl Pools {
         let old = self.pools.lock().await.remove(name);
         if let Some((_, pool)) = old {
             pool.close().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_lost_races_are_conflicts() {
+        assert!(lost_a_race(Some("40001"), "could not serialize access"));
+        assert!(lost_a_race(Some("40P01"), "deadlock detected"));
+        assert!(lost_a_race(Some("XX000"), "tuple concurrently updated"));
+        assert!(lost_a_race(Some("XX000"), "tuple concurrently deleted"));
+        assert!(!lost_a_race(
+            Some("XX000"),
+            "cache lookup failed for relation 1"
+        ));
+        assert!(!lost_a_race(Some("42P01"), "relation \"x\" does not exist"));
+        assert!(!lost_a_race(None, "tuple concurrently updated"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conflicts_are_tried_again_a_bounded_number_of_times() {
+        let mut retry = Retry::default();
+        let conflict: Result<(), DbError> =
+            Err(DbError::Conflict("tuple concurrently updated".into()));
+        let mut tries = 1;
+        while retry.again(&conflict).await {
+            tries += 1;
+        }
+        assert_eq!(tries, ATTEMPTS);
+
+        let mut retry = Retry::default();
+        assert!(
+            !retry
+                .again(&Err::<(), _>(DbError::Statement("syntax error".into())))
+                .await
+        );
+        assert!(
+            !retry
+                .again(&Err::<(), _>(DbError::Connect("refused".into())))
+                .await
+        );
+        assert!(!Retry::default().again(&Ok(())).await);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_below_the_next_step() {
+        for tries in 1..ATTEMPTS {
+            let base = Duration::from_millis(10 << tries);
+            let wait = backoff(tries);
+            assert!(wait >= base && wait < base * 2, "{tries}: {wait:?}");
         }
     }
 }

@@ -151,6 +151,18 @@ async fn pg_root(admin: &sqlx::PgPool, root: &str) {
         .expect("create root role");
 }
 
+/// A fresh [`pg_root`] and an empty schema, named with one random suffix.
+async fn pg_root_and_schema(admin: &sqlx::PgPool) -> (String, String) {
+    let id = suffix();
+    let (root, schema) = (format!("cofre_root_{id}"), format!("cofre_s_{id}"));
+    pg_root(admin, &root).await;
+    admin
+        .execute(format!("CREATE SCHEMA {schema}").as_str())
+        .await
+        .expect("schema");
+    (root, schema)
+}
+
 async fn pg_cleanup(admin: &sqlx::PgPool, roles: &[&str], schema: &str) {
     let _ = admin
         .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
@@ -180,13 +192,7 @@ async fn postgres_dynamic_user_lifecycle_with_owned_objects_and_open_session() {
     let Some(admin) = pg_admin().await else {
         return;
     };
-    let id = suffix();
-    let (root, schema) = (format!("cofre_root_{id}"), format!("cofre_s_{id}"));
-    pg_root(&admin, &root).await;
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .expect("schema");
+    let (root, schema) = pg_root_and_schema(&admin).await;
     let m = Mount::new().await;
     m.ok(Operation::Update, "config/pg", pg_config(&root)).await;
     let creation = format!(
@@ -242,6 +248,44 @@ async fn postgres_dynamic_user_lifecycle_with_owned_objects_and_open_session() {
     m.revoke(&internal)
         .await
         .expect("revoking without the role uses the defaults");
+    pg_cleanup(&admin, &[&root], &schema).await;
+}
+
+/// Revocations that run at once (a `revoke-prefix`, many leases due together) change the
+/// same catalog rows: every user here holds a grant on one schema. PostgreSQL fails all but
+/// one such transaction with "tuple concurrently updated"; the engine tries them again.
+#[tokio::test]
+async fn postgres_concurrent_revocations_all_succeed() {
+    let Some(admin) = pg_admin().await else {
+        return;
+    };
+    let (root, schema) = pg_root_and_schema(&admin).await;
+    let m = Mount::new().await;
+    let mut config = pg_config(&root);
+    config["max_open_connections"] = json!(16);
+    m.ok(Operation::Update, "config/pg", config).await;
+    let creation = format!(
+        "CREATE ROLE \"{{{{name}}}}\" WITH LOGIN PASSWORD '{{{{password}}}}'; \
+         GRANT USAGE ON SCHEMA {schema} TO \"{{{{name}}}}\""
+    );
+    m.ok(
+        Operation::Update,
+        "roles/app",
+        json!({"db_name": "pg", "creation_statements": creation}),
+    )
+    .await;
+    let mut issued = Vec::new();
+    for _ in 0..16 {
+        let (user, _, internal) = m.creds("app").await;
+        issued.push((user, internal));
+    }
+
+    let results =
+        futures_util::future::join_all(issued.iter().map(|(_, internal)| m.revoke(internal))).await;
+    for ((user, _), result) in issued.iter().zip(results) {
+        assert!(result.is_ok(), "revoking {user}: {result:?}");
+        assert!(!pg_role_exists(&admin, user).await, "{user} was dropped");
+    }
     pg_cleanup(&admin, &[&root], &schema).await;
 }
 

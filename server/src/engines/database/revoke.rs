@@ -68,8 +68,14 @@ pub async fn default_revocation(pool: &Pool, kind: Kind, username: &str) -> Resu
     }
 }
 
-/// Ends the user's sessions, revokes its privileges, hands what it owns to the connection
-/// user (`CURRENT_USER`), then drops what is left and the role, in one transaction.
+/// Ends the user's sessions, hands what it owns to the connection user (`CURRENT_USER`),
+/// then drops its privileges, what is left and the role, in one transaction.
+///
+/// `DROP OWNED` revokes every privilege granted to the user in this database (and on
+/// shared objects such as the database itself) by touching only the objects the user has
+/// privileges on. A blanket `REVOKE ALL … ON ALL TABLES IN SCHEMA …` would rewrite the
+/// catalog row of every table in every schema on each revocation, and concurrent
+/// revocations would collide on those rows ("tuple concurrently updated").
 async fn postgres_revocation(pool: &Pool, username: &str) -> Result<(), DbError> {
     let exists = pool
         .query_strings(
@@ -86,33 +92,13 @@ async fn postgres_revocation(pool: &Pool, username: &str) -> Result<(), DbError>
          WHERE usename = {literal} AND pid <> pg_backend_pid()"
     );
     pool.execute(&[terminate]).await?;
-    let schemas = pool
-        .query_strings(
-            "SELECT nspname::text FROM pg_namespace \
-             WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'",
-            &[],
-        )
-        .await?;
     let user = quote_pg_ident(username);
-    let mut sql = Vec::new();
-    for schema in schemas.iter().map(|s| quote_pg_ident(s)) {
-        for objects in ["TABLES", "SEQUENCES", "FUNCTIONS"] {
-            sql.push(format!(
-                "REVOKE ALL PRIVILEGES ON ALL {objects} IN SCHEMA {schema} FROM {user}"
-            ));
-        }
-        sql.push(format!(
-            "REVOKE ALL PRIVILEGES ON SCHEMA {schema} FROM {user}"
-        ));
-    }
-    sql.push(format!(
-        "DO $cofre$ BEGIN EXECUTE format('REVOKE ALL PRIVILEGES ON DATABASE %I FROM %I', \
-         current_database(), {literal}); END $cofre$"
-    ));
-    sql.push(format!("REASSIGN OWNED BY {user} TO CURRENT_USER"));
-    sql.push(format!("DROP OWNED BY {user}"));
-    sql.push(format!("DROP ROLE IF EXISTS {user}"));
-    pool.execute(&sql).await
+    pool.execute(&[
+        format!("REASSIGN OWNED BY {user} TO CURRENT_USER"),
+        format!("DROP OWNED BY {user}"),
+        format!("DROP ROLE IF EXISTS {user}"),
+    ])
+    .await
 }
 
 /// Kills the user's connections, then drops it on every host it exists for.
