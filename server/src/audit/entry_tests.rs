@@ -95,11 +95,11 @@ fn response_line_hashes_data_and_issued_token() {
     let record = Record::new(&req, "auth/token/create", None, Some(&token()));
     let response = Response {
         data: Some(json!({"value": "topsecret"}).as_object().unwrap().clone()),
-        auth: Some(AuthInfo {
+        auth: Some(Box::new(AuthInfo {
             client_token: "s.new-token".into(),
             accessor: "acc-2".into(),
             ..AuthInfo::default()
-        }),
+        })),
         lease: Some(LeaseInfo {
             lease_id: "secret/x/123".into(),
             ttl_seconds: 60,

@@ -51,5 +51,5 @@ pub(crate) async fn login(
     let mut req = request(Operation::Update, path, body);
     req.remote_addr = addr.and_then(|a| a.parse::<IpAddr>().ok());
     let resp = mount.engine.handle(&mount.ctx, &req).await?;
-    Ok(resp.login.expect("a successful login carries a grant"))
+    Ok(*resp.login.expect("a successful login carries a grant"))
 }

@@ -49,8 +49,8 @@ pub(super) async fn handle(
     let mut response = engine.handle(&ctx, req).await?;
     if let Some(grant) = response.login.take() {
         let (token, entry) =
-            issue(unsealed, &route.entry, full_path, grant, req.remote_addr).await?;
-        response.auth = Some(crate::auth::token::auth_info(&token, &entry));
+            issue(unsealed, &route.entry, full_path, *grant, req.remote_addr).await?;
+        response.auth = Some(Box::new(crate::auth::token::auth_info(&token, &entry)));
     }
     Ok(response)
 }

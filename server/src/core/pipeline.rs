@@ -366,7 +366,7 @@ async fn register_lease(
             full_path,
             &req.path,
             owner,
-            secret.clone(),
+            super::SecretLease::clone(&secret),
         )
         .await;
     match registered {

@@ -71,7 +71,7 @@ pub struct Request {
 impl Request {
     pub fn new(operation: Operation, path: impl Into<String>) -> Self {
         Self {
-            id: crate::crypto::uuid_v4(),
+            id: crate::crypto::request_id(),
             operation,
             help: false,
             path: path.into(),
@@ -246,10 +246,12 @@ pub struct Response {
     pub data_json: Option<Box<RawValue>>,
     pub lease: Option<LeaseInfo>,
     /// Set by engines issuing leased secrets; the core turns it into `lease`.
-    pub secret: Option<SecretLease>,
-    pub auth: Option<AuthInfo>,
+    /// (This and the other rarely set blocks are boxed: a response is moved through
+    /// several layers, and a small one moves cheaply.)
+    pub secret: Option<Box<SecretLease>>,
+    pub auth: Option<Box<AuthInfo>>,
     /// Set by auth methods on login; the core issues the token and fills `auth`.
-    pub login: Option<LoginGrant>,
+    pub login: Option<Box<LoginGrant>>,
     pub warnings: Vec<String>,
     /// A body sent as is, without the envelope.
     pub raw: Option<Value>,
@@ -259,7 +261,7 @@ pub struct Response {
     /// `sys/capabilities-self`, as Vault does for old clients).
     pub data_at_top_level: bool,
     /// Set on a wrapped answer (`data`, `auth` and the lease stay empty).
-    pub wrap_info: Option<WrapInfo>,
+    pub wrap_info: Option<Box<WrapInfo>>,
 }
 
 impl Response {
@@ -398,9 +400,9 @@ impl<'a> Envelope<'a> {
             renewable: lease.is_some_and(|l| l.renewable),
             lease_duration: lease.map_or(0, |l| l.ttl_seconds),
             data,
-            wrap_info: resp.wrap_info.as_ref(),
+            wrap_info: resp.wrap_info.as_deref(),
             warnings: Some(resp.warnings.as_slice()).filter(|w| !w.is_empty()),
-            auth: resp.auth.as_ref(),
+            auth: resp.auth.as_deref(),
         }
     }
 }

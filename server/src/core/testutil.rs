@@ -47,12 +47,12 @@ impl Engine for Recorder {
         let mut internal = Map::new();
         internal.insert("user".into(), json!(user));
         Ok(Response {
-            secret: Some(SecretLease {
+            secret: Some(Box::new(SecretLease {
                 ttl,
                 max_ttl: 100,
                 renewable: true,
                 internal,
-            }),
+            })),
             ..Response::json(json!({ "username": user }))
         })
     }

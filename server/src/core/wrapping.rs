@@ -124,14 +124,14 @@ impl Unsealed {
             return Err(e);
         }
         Ok(Response {
-            wrap_info: Some(WrapInfo {
+            wrap_info: Some(Box::new(WrapInfo {
                 token: token.to_string(),
                 accessor: entry.accessor.clone(),
                 ttl,
                 creation_time: info.creation_time,
                 creation_path: info.creation_path,
                 wrapped_accessor: String::new(),
-            }),
+            })),
             ..Response::default()
         })
     }

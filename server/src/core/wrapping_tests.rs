@@ -27,7 +27,7 @@ async fn wrapped(f: &Fixture, op: Operation, path: &str, data: Value, ttl: u64) 
         .await
         .expect("the wrapped request succeeds");
     assert!(resp.data.is_none() && resp.auth.is_none(), "only wrap_info");
-    resp.wrap_info.expect("the answer is wrapped")
+    *resp.wrap_info.expect("the answer is wrapped")
 }
 
 /// Wraps `data` with `sys/wrapping/wrap`.

@@ -12,9 +12,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::Method;
 use axum::Router;
 
 use crate::core::{Core, Operation, RequestError, RequestTrace};
@@ -31,20 +30,21 @@ pub fn app(state: AppState) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 
+/// Takes the request whole (separate `HeaderMap`, `Method` and `Uri` extractors would
+/// clone each of them).
 async fn handle(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     let mut request_id = String::new();
     let mut operation = None;
     let mut trace = RequestTrace::default();
     let result = async {
-        let mut req = decode::request_head(&method, &uri, &headers)?;
+        let mut req = decode::request_head(method, uri, headers)?;
         request_id = req.id.clone();
         operation = Some(req.operation);
         req.remote_addr = Some(remote.ip());
@@ -56,8 +56,10 @@ async fn handle(
                     state.max_request_size
                 ))
             })?;
-        decode::add_body(&mut req, &headers, &bytes)?;
-        state.core.handle_traced(req, &mut trace).await
+        decode::add_body(&mut req, headers, &bytes)?;
+        // Boxed: the core's future is large, and axum moves the handler's future a few
+        // times before polling it.
+        Box::pin(state.core.handle_traced(req, &mut trace)).await
     }
     .await;
     let response = encode::response(&request_id, result);
@@ -68,7 +70,7 @@ async fn handle(
         .as_ref()
         .unwrap_or_else(|| state.core.settings.metrics.unrouted());
     mount.record(operation.map(Operation::as_str), status, elapsed);
-    log_request(&request_id, &method, &mount.path, status, elapsed);
+    log_request(&request_id, method, &mount.path, status, elapsed);
     response
 }
 

@@ -55,7 +55,7 @@ pub(super) async fn login(
     metadata.insert("role_name".into(), Value::from(name));
     grant.metadata = metadata;
     Ok(Response {
-        login: Some(grant),
+        login: Some(Box::new(grant)),
         ..Response::default()
     })
 }

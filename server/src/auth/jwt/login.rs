@@ -56,7 +56,7 @@ pub(super) async fn login(
     let mut metadata = mapped_claims(&role, &token.claims)?;
     metadata.insert("role".into(), Value::from(role_name));
     Ok(Response {
-        login: Some(role.token.grant(&user, metadata)),
+        login: Some(Box::new(role.token.grant(&user, metadata))),
         ..Response::default()
     })
 }

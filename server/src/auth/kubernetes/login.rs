@@ -99,7 +99,7 @@ pub(super) async fn login(
         claimed
     };
     Ok(Response {
-        login: Some(grant(&role_name, &role, &account)),
+        login: Some(Box::new(grant(&role_name, &role, &account))),
         ..Response::default()
     })
 }

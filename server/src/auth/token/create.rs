@@ -125,7 +125,7 @@ pub async fn create(
         (token, unsealed.tokens.create(entry).await?)
     };
     Ok(Response {
-        auth: Some(auth_info(&token, &entry)),
+        auth: Some(Box::new(auth_info(&token, &entry))),
         ..Response::default()
     })
 }

@@ -115,7 +115,7 @@ async fn renew_with_token(
     renewed.expire_time = now + ttl;
     let renewed = unsealed.tokens.update(entry, renewed).await?;
     Ok(Response {
-        auth: Some(auth_info(token, &renewed)),
+        auth: Some(Box::new(auth_info(token, &renewed))),
         warnings,
         ..Response::default()
     })

@@ -24,7 +24,7 @@ async fn call_from(
 
 fn auth_of(resp: Response) -> (String, crate::core::AuthInfo) {
     let auth = resp.auth.expect("an auth block");
-    (auth.client_token.clone(), auth)
+    (auth.client_token.clone(), *auth)
 }
 
 fn data(resp: Response) -> Map<String, Value> {

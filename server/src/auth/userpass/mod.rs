@@ -169,7 +169,7 @@ impl Userpass {
         let mut metadata = Map::new();
         metadata.insert("username".into(), Value::from(name));
         Ok(Response {
-            login: Some(user.token.grant(name, metadata)),
+            login: Some(Box::new(user.token.grant(name, metadata))),
             ..Response::default()
         })
     }

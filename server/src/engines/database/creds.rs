@@ -65,12 +65,12 @@ pub async fn issue(
     internal.insert("role".into(), Value::from(role_name));
     internal.insert("db_name".into(), Value::from(role.db_name.as_str()));
     Ok(Response {
-        secret: Some(SecretLease {
+        secret: Some(Box::new(SecretLease {
             ttl: role.default_ttl,
             max_ttl: role.max_ttl,
             renewable: true,
             internal,
-        }),
+        })),
         ..Response::json(json!({"username": username, "password": password.as_str()}))
     })
 }
