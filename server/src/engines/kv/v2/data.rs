@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::history::append_version;
 use super::store::{
     encode, load_record, meta_key, take_version_data, KeyMetadata, KeyRecord, MountConfig,
-    StoredData,
+    StoredData, VersionView,
 };
 use super::{not_found_with, KvV2};
 use crate::barrier::{BarrierError, StorageView};
@@ -35,10 +35,18 @@ pub async fn handle(
 
 /// One version as a read finds it.
 pub struct FoundVersion {
-    /// The version's metadata block (`created_time`, `deletion_time`, …).
-    pub metadata: Map<String, Value>,
+    /// The key's record (its current data taken out into `data` when that is the one).
+    record: KeyRecord,
+    version: u64,
     /// Its data; `None` when deleted or destroyed.
     pub data: Option<StoredData>,
+}
+
+impl FoundVersion {
+    /// The version's metadata block (`created_time`, `deletion_time`, …).
+    pub fn metadata(&self) -> VersionView<'_> {
+        self.record.meta.version_view(self.version)
+    }
 }
 
 /// The version `req` asks for (`version`; absent, zero or negative = the current one).
@@ -56,25 +64,27 @@ pub async fn find_version(
     let Some(version_meta) = record.meta.versions.get(&version) else {
         return Ok(None);
     };
-    let gone = version_meta.is_gone(SystemTime::now());
-    let metadata = record.meta.version_view(version);
-    let data = match gone {
+    let data = match version_meta.is_gone(SystemTime::now()) {
         true => None,
         false => take_version_data(storage, path, &mut record, version).await?,
     };
-    Ok(Some(FoundVersion { metadata, data }))
+    Ok(Some(FoundVersion {
+        record,
+        version,
+        data,
+    }))
 }
 
 async fn read(storage: &StorageView, path: &str, req: &Request) -> Result<Response, RequestError> {
     let found = find_version(storage, path, req)
         .await?
         .ok_or(RequestError::NotFound)?;
-    match found.data {
+    match &found.data {
         // The stored JSON goes into the answer as is: no tree is built, nothing re-escaped.
         Some(data) => {
             let body = ReadBody {
                 data: data.as_raw(),
-                metadata: &found.metadata,
+                metadata: found.metadata(),
             };
             let json = serde_json::value::to_raw_value(&body)
                 .map_err(|e| RequestError::internal(format!("encoding a KV read: {e}")))?;
@@ -83,7 +93,7 @@ async fn read(storage: &StorageView, path: &str, req: &Request) -> Result<Respon
         None => {
             let mut body = Map::new();
             body.insert("data".into(), Value::Null);
-            body.insert("metadata".into(), Value::Object(found.metadata));
+            body.insert("metadata".into(), Value::Object(found.metadata().to_map()));
             Ok(not_found_with(body))
         }
     }
@@ -93,7 +103,7 @@ async fn read(storage: &StorageView, path: &str, req: &Request) -> Result<Respon
 #[derive(serde::Serialize)]
 struct ReadBody<'a> {
     data: &'a serde_json::value::RawValue,
-    metadata: &'a Map<String, Value>,
+    metadata: VersionView<'a>,
 }
 
 /// The `data` field of a write or patch: an object (or null, which Vault stores as is
@@ -215,7 +225,10 @@ async fn patch_once(
     let latest = match &record.latest {
         Some(latest) if !version_meta.is_gone(SystemTime::now()) => latest,
         // Vault answers a patch of a deleted or destroyed version with its metadata.
-        _ => return Ok(Some(not_found_with(record.meta.version_view(current)))),
+        _ => {
+            let metadata = record.meta.version_view(current).to_map();
+            return Ok(Some(not_found_with(metadata)));
+        }
     };
     if latest.is_null() {
         // Vault refuses too (with a 500); there is nothing to merge into.
@@ -243,7 +256,9 @@ async fn commit_version(
         other => other?,
     }
     let version = record.meta.current_version;
-    Ok(Some(Response::data(record.meta.version_view(version))))
+    Ok(Some(Response::data(
+        record.meta.version_view(version).to_map(),
+    )))
 }
 
 async fn delete_latest(

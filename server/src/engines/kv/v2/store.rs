@@ -91,26 +91,21 @@ pub struct KeyMetadata {
 }
 
 impl KeyMetadata {
-    /// `custom_metadata` as Vault renders it: null when empty.
-    fn custom_metadata_json(&self) -> Value {
-        if self.custom_metadata.is_empty() {
-            Value::Null
-        } else {
-            json!(self.custom_metadata)
-        }
+    /// `custom_metadata` as Vault renders it: absent (null) when empty.
+    fn shown_custom_metadata(&self) -> Option<&BTreeMap<String, String>> {
+        Some(&self.custom_metadata).filter(|c| !c.is_empty())
     }
 
     /// The metadata of one version as data responses show it.
-    pub fn version_view(&self, version: u64) -> Map<String, Value> {
+    pub fn version_view(&self, version: u64) -> VersionView<'_> {
         let meta = self.versions.get(&version);
-        let mut view = Map::new();
-        let time = |f: fn(&VersionMeta) -> &String| meta.map(f).cloned().unwrap_or_default();
-        view.insert("created_time".into(), time(|m| &m.created_time).into());
-        view.insert("custom_metadata".into(), self.custom_metadata_json());
-        view.insert("deletion_time".into(), time(|m| &m.deletion_time).into());
-        view.insert("destroyed".into(), meta.is_some_and(|m| m.destroyed).into());
-        view.insert("version".into(), version.into());
-        view
+        VersionView {
+            created_time: meta.map_or("", |m| &m.created_time),
+            custom_metadata: self.shown_custom_metadata(),
+            deletion_time: meta.map_or("", |m| &m.deletion_time),
+            destroyed: meta.is_some_and(|m| m.destroyed),
+            version,
+        }
     }
 
     /// The `metadata/<path>` read response.
@@ -136,7 +131,10 @@ impl KeyMetadata {
             self.current_metadata_version.into(),
         );
         view.insert("current_version".into(), self.current_version.into());
-        view.insert("custom_metadata".into(), self.custom_metadata_json());
+        view.insert(
+            "custom_metadata".into(),
+            json!(self.shown_custom_metadata()),
+        );
         view.insert("delete_version_after".into(), delete_after.into());
         view.insert("max_versions".into(), self.max_versions.into());
         view.insert(
@@ -174,6 +172,28 @@ impl KeyMetadata {
         now.checked_add(Duration::from_secs(after))
             .map(rfc3339_nanos)
             .unwrap_or_default()
+    }
+}
+
+/// One version's metadata block in a data response, borrowed from the record: a KV read
+/// serialises it straight into the answer. Fields in Vault's (alphabetical) order;
+/// `custom_metadata` is null when empty.
+#[derive(Debug, Serialize)]
+pub struct VersionView<'a> {
+    created_time: &'a str,
+    custom_metadata: Option<&'a BTreeMap<String, String>>,
+    deletion_time: &'a str,
+    destroyed: bool,
+    version: u64,
+}
+
+impl VersionView<'_> {
+    /// As a JSON object, for answers built as a map.
+    pub fn to_map(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("a struct of strings, a string map and numbers is a JSON object"),
+        }
     }
 }
 

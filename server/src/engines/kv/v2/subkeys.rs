@@ -20,7 +20,7 @@ pub async fn read(
         .await?
         .ok_or(RequestError::NotFound)?;
     let mut body = Map::new();
-    body.insert("metadata".into(), Value::Object(found.metadata));
+    body.insert("metadata".into(), Value::Object(found.metadata().to_map()));
     match found.data {
         Some(data) => {
             body.insert("subkeys".into(), skeleton(data.to_value()?, depth));
