@@ -7,13 +7,13 @@
 #   usage: bench/profile.sh [COFRE_BIN] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${1:-target/release/cofre}
+bin=$(realpath "${1:-target/release/cofre}")
 seconds=${2:-20}
 port=8498
 out=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; true' EXIT
 (cd "$out" && HOME="$out" exec valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
-  "$OLDPWD/$bin" server -dev -dev-root-token-id=root -dev-listen-address="127.0.0.1:$port") \
+  "$bin" server -dev -dev-root-token-id=root -dev-listen-address="127.0.0.1:$port") \
   >"$out/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/v1/sys/health" >/dev/null && break; sleep 0.2; done
