@@ -36,11 +36,14 @@ COPY deploy/docker/stub-workspace.sh /usr/local/bin/stub-workspace
 RUN stub-workspace server client cli \
  && cargo build --release --locked -p cofre
 
-# 2. The sources (they replace the stubs; stubs of benches stay, nothing builds them).
+# 2. The sources (they replace the stubs; stubs of benches stay, nothing builds them),
+#    and cli/build.rs with the start-up code layout it links by (see cli/build.rs).
 #    Touch the crate roots so cargo rebuilds them over the stubs.
 COPY server/src server/src
 COPY client/src client/src
 COPY cli/src cli/src
+COPY cli/build.rs cli/build.rs
+COPY cli/layout cli/layout
 COPY tests tests
 RUN touch server/src/lib.rs client/src/lib.rs cli/src/main.rs \
  && cargo build --release --locked -p cofre \

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The start-up code layout of the release `cofre` binary (cli/layout/cofre.order, used by
+# cli/build.rs). Runs the server under `valgrind --tool=callgrind` twice, from an empty
+# sled directory: (1) start, init, unseal, mount KV v2, idle; (2) the same, then a few KV
+# writes and reads, token creates and lookups. Writes the functions the first run executed,
+# then those only the second did, as link order: the code a server needs from start to
+# serving requests ends up in a few contiguous MiB instead of spread over the text.
+#
+# The names are mangled with hashes that follow the crates' build metadata: regenerate
+# after a dependency or toolchain change, from a binary built exactly as released
+# (`cargo build --release --locked -p cofre`; building an example at the same time
+# unifies dev-dependency features and changes the hashes). `check` says how many listed
+# names a binary has; a stale list only loses the gain.
+#   usage: bench/layout.sh [write|check] [COFRE_BIN]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-write}
+bin=$(realpath "${2:-target/release/cofre}")
+order=cli/layout/cofre.order
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The binary's function symbols, sorted.
+nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$work/symbols"
+
+if [ "$mode" = check ]; then
+  listed=$(grep -c . "$order")
+  found=$(sort -u "$order" | comm -12 - "$work/symbols" | wc -l)
+  echo "$found of $listed names in $order are in $bin"
+  [ "$found" -ge $((listed * 9 / 10)) ] || { echo "stale: run bench/layout.sh write" >&2; exit 1; }
+  exit 0
+fi
+[ "$mode" = write ] || { echo "usage: bench/layout.sh [write|check] [COFRE_BIN]" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
+
+# trace NAME REQUESTS: the sorted function symbols one server run executed.
+trace() {
+  local name=$1 requests=$2 port=8497 dir="$work/$1"
+  local api="http://127.0.0.1:$port/v1"
+  mkdir -p "$dir/sled"
+  cat >"$dir/config.hcl" <<HCL
+api_addr = "http://127.0.0.1:$port"
+listener "tcp" {
+  address     = "127.0.0.1:$port"
+  tls_disable = true
+}
+storage "sled" {
+  path = "$dir/sled"
+}
+log_level = "warn"
+HCL
+  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$dir/callgrind.out" \
+    "$bin" server -config="$dir/config.hcl" >"$dir/server.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 600); do curl -so /dev/null "$api/sys/health" && break; sleep 0.1; done
+  local init key token
+  init=$(curl -sf -X PUT -d '{"secret_shares":1,"secret_threshold":1}' "$api/sys/init")
+  key=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["keys"][0])' <<<"$init")
+  token=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["root_token"])' <<<"$init")
+  curl -sfo /dev/null -X PUT -d "{\"key\":\"$key\"}" "$api/sys/unseal"
+  local auth="X-Vault-Token: $token"
+  curl -sfo /dev/null -H "$auth" -d '{"type":"kv","options":{"version":"2"}}' "$api/sys/mounts/secret"
+  for i in $(seq 1 "$requests"); do
+    curl -sfo /dev/null -H "$auth" -d '{"data":{"user":"u","password":"p"}}' "$api/secret/data/app$i"
+    curl -sfo /dev/null -H "$auth" "$api/secret/data/app$i"
+    curl -sfo /dev/null -H "$auth" -d '{"ttl":"1h"}' "$api/auth/token/create"
+    curl -sfo /dev/null -H "$auth" "$api/auth/token/lookup-self"
+    curl -sfo /dev/null "$api/sys/health"
+  done
+  sleep 3
+  kill -INT "$pid"
+  wait "$pid" || true
+  grep -oE '^c?fn=\([0-9]+\) .*' "$dir/callgrind.out" | sed -E 's/^c?fn=\([0-9]+\) //' |
+    sort -u | comm -12 - "$work/symbols" >"$work/$name.functions"
+}
+
+trace start 0
+trace serve 3
+mkdir -p "$(dirname "$order")"
+{
+  cat "$work/start.functions"
+  comm -23 "$work/serve.functions" "$work/start.functions"
+} >"$order"
+echo "$(wc -l <"$order") functions written to $order ($(wc -l <"$work/start.functions") run at start)"
