@@ -2,7 +2,8 @@
 # The start-up code layout of the release `cofre` binary (cli/layout/cofre.order, used by
 # cli/build.rs). Runs the server under `valgrind --tool=callgrind` twice, from an empty
 # sled directory: (1) start, init, unseal, mount KV v2, idle; (2) the same, then a few KV
-# writes and reads, token creates and lookups. Writes the functions the first run executed,
+# writes, reads with the root token and with a policy's token (allowed and denied), token
+# creates and lookups. Writes the functions the first run executed,
 # then those only the second did, as link order: the code a server needs from start to
 # serving requests ends up in a few contiguous MiB instead of spread over the text.
 #
@@ -60,9 +61,19 @@ HCL
   curl -sfo /dev/null -X PUT -d "{\"key\":\"$key\"}" "$api/sys/unseal"
   local auth="X-Vault-Token: $token"
   curl -sfo /dev/null -H "$auth" -d '{"type":"kv","options":{"version":"2"}}' "$api/sys/mounts/secret"
+  local reader=""
+  if [ "$requests" -gt 0 ]; then
+    # Most requests carry a token with policies, not the root token.
+    curl -sfo /dev/null -H "$auth" -X PUT \
+      -d '{"policy":"path \"secret/data/*\" { capabilities = [\"read\"] }"}' "$api/sys/policies/acl/reader"
+    reader=$(curl -sf -H "$auth" -d '{"policies":["reader"],"ttl":"1h"}' "$api/auth/token/create" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["auth"]["client_token"])')
+  fi
   for i in $(seq 1 "$requests"); do
     curl -sfo /dev/null -H "$auth" -d '{"data":{"user":"u","password":"p"}}' "$api/secret/data/app$i"
     curl -sfo /dev/null -H "$auth" "$api/secret/data/app$i"
+    curl -sfo /dev/null -H "X-Vault-Token: $reader" "$api/secret/data/app$i"
+    curl -so /dev/null -H "X-Vault-Token: $reader" "$api/secret/metadata/app$i"
     curl -sfo /dev/null -H "$auth" -d '{"ttl":"1h"}' "$api/auth/token/create"
     curl -sfo /dev/null -H "$auth" "$api/auth/token/lookup-self"
     curl -sfo /dev/null "$api/sys/health"

@@ -1,14 +1,15 @@
-//! Link options for the release `cofre` binary on x86_64 Linux, where Rust links with LLD.
+//! Link options for the release `cofre` binary on x86_64 Linux, where Rust links with LLD:
+//! `--symbol-ordering-file=layout/cofre.order` lays the functions a server runs from start
+//! to serving requests (listed by `bench/layout.sh`) next to each other. The kernel maps
+//! code in 64 KiB windows around each page a process touches; scattered over the whole
+//! text, start-up code alone made 8 MiB of it resident. Names the build no longer has are
+//! skipped, so a stale list costs only the gain.
 //!
-//! - `--symbol-ordering-file=layout/cofre.order`: the functions a server runs from start to
-//!   serving requests (listed by `bench/layout.sh`) are laid out next to each other. The
-//!   kernel maps code in 64 KiB windows around each page a process touches; scattered over
-//!   the whole text, start-up code alone made 8 MiB of it resident. Names the build no
-//!   longer has are skipped, so a stale list costs only the gain.
-//! - `-z pack-relative-relocs`: relative relocations in the compact RELR form (glibc 2.36
-//!   and later), so the loader reads a few KiB instead of half a MiB at start.
+//! Not used: `-z pack-relative-relocs` (RELR) would spare the loader half a MiB of
+//! relocations at start, but makes the binary need glibc 2.36, which Ubuntu 22.04 and
+//! RHEL 9 do not have.
 //!
-//! `COFRE_PLAIN_LINK=1` turns both off (for a linker other than LLD, or an older glibc).
+//! `COFRE_PLAIN_LINK=1` turns the ordering off (for a linker other than LLD).
 
 use std::env;
 
@@ -25,7 +26,6 @@ fn main() {
     for arg in [
         format!("-Wl,--symbol-ordering-file={dir}/layout/cofre.order"),
         "-Wl,--no-warn-symbol-ordering".to_string(),
-        "-Wl,-z,pack-relative-relocs".to_string(),
     ] {
         println!("cargo:rustc-link-arg-bin=cofre={arg}");
     }
