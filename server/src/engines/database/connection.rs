@@ -185,12 +185,20 @@ impl Pool {
                     }
                 }
             }
-            // Each statement commits on its own: try again only the one that lost.
+            // Each statement commits on its own: try again only the one that lost. Not
+            // when the statements manage a transaction themselves: a deadlock rolls back
+            // the whole transaction, and repeating its last statement alone would then
+            // commit only a part of it.
             Pool::MySql(pool) => {
+                let retries = !statements.iter().any(|s| controls_transactions(s));
                 let mut conn = pool.acquire().await.map_err(no_connection)?;
                 for statement in statements {
                     let conn: &mut sqlx::MySqlConnection = &mut conn;
-                    let mut retry = Retry::default();
+                    let mut retry = if retries {
+                        Retry::default()
+                    } else {
+                        Retry::once()
+                    };
                     loop {
                         let result = conn
                             .execute(sqlx::raw_sql(statement))
@@ -286,21 +294,57 @@ async fn pg_transaction(pool: &PgPool, statements: &[String]) -> Result<(), DbEr
     tx.commit().await.map_err(classify)
 }
 
+/// Whether `sql` begins, ends or shapes a transaction itself (a false positive only costs
+/// the retries).
+fn controls_transactions(sql: &str) -> bool {
+    sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|word| {
+            [
+                "BEGIN",
+                "COMMIT",
+                "ROLLBACK",
+                "SAVEPOINT",
+                "TRANSACTION",
+                "AUTOCOMMIT",
+                "XA",
+            ]
+            .iter()
+            .any(|keyword| word.eq_ignore_ascii_case(keyword))
+        })
+}
+
 /// Counts the tries of one operation against [`DbError::Conflict`].
-#[derive(Default)]
 struct Retry {
     tries: u32,
+    attempts: u32,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self {
+            tries: 0,
+            attempts: ATTEMPTS,
+        }
+    }
 }
 
 impl Retry {
-    /// Whether to try again after `result`: it was a conflict and fewer than [`ATTEMPTS`]
-    /// tries were made. Waits a little longer after each conflict before saying yes.
+    /// One try only: a conflict is returned as it is.
+    fn once() -> Self {
+        Self {
+            tries: 0,
+            attempts: 1,
+        }
+    }
+
+    /// Whether to try again after `result`: it was a conflict and fewer tries were made
+    /// than allowed. Waits a little longer after each conflict before saying yes.
     async fn again<T>(&mut self, result: &Result<T, DbError>) -> bool {
         self.tries += 1;
         let Err(DbError::Conflict(reason)) = result else {
             return false;
         };
-        if self.tries >= ATTEMPTS {
+        if self.tries >= self.attempts {
             return false;
         }
         tracing::debug!(%reason, tries = self.tries, "a statement lost a race with a concurrent transaction; trying again");
@@ -385,6 +429,7 @@ mod tests {
             tries += 1;
         }
         assert_eq!(tries, ATTEMPTS);
+        assert!(!Retry::once().again(&conflict).await);
 
         let mut retry = Retry::default();
         assert!(
@@ -398,6 +443,27 @@ mod tests {
                 .await
         );
         assert!(!Retry::default().again(&Ok(())).await);
+    }
+
+    #[test]
+    fn statements_that_manage_a_transaction_are_recognised() {
+        for sql in [
+            "START TRANSACTION",
+            "begin",
+            "INSERT INTO t VALUES (1); COMMIT",
+            "SET autocommit=0",
+            "SET @@AUTOCOMMIT = 0",
+            "rollback to savepoint a",
+        ] {
+            assert!(controls_transactions(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE USER 'v-app'@'%' IDENTIFIED BY 'p'",
+            "GRANT SELECT ON db.* TO 'committer'@'%'",
+            "DROP USER IF EXISTS 'begin_x'@'%'",
+        ] {
+            assert!(!controls_transactions(sql), "{sql}");
+        }
     }
 
     #[test]
