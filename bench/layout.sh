@@ -14,25 +14,40 @@
 # names a binary has; a stale list only loses the gain.
 #   usage: bench/layout.sh [write|check] [COFRE_BIN]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 mode=${1:-write}
-bin=$(realpath "${2:-target/release/cofre}")
+bin=$(realpath "${2:-$(dirname "$0")/../target/release/cofre}")
+cd "$(dirname "$0")/.."
 order=cli/layout/cofre.order
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-# The binary's function symbols, sorted.
-nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$work/symbols"
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
 if [ "$mode" = check ]; then
-  listed=$(grep -c . "$order")
-  found=$(sort -u "$order" | comm -12 - "$work/symbols" | wc -l)
-  echo "$found of $listed names in $order are in $bin"
-  [ "$found" -ge $((listed * 9 / 10)) ] || { echo "stale: run bench/layout.sh write" >&2; exit 1; }
+  # How many listed functions the binary has, and whether they sit together: their span
+  # against their total size (a binary linked without the list spreads them over the text).
+  nm -S --defined-only "$bin" | python3 -c '
+import sys
+listed = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+want, found = set(listed), {}
+for line in sys.stdin:
+    f = line.split()
+    if len(f) == 4 and f[2] in "tTwW" and f[3] in want:
+        found[f[3]] = (int(f[0], 16), int(f[1], 16))
+size = sum(s for _, s in found.values())
+span = max((a + s for a, s in found.values()), default=0) - min((a for a, _ in found.values()), default=0)
+together = bool(found) and span <= 1.5 * size
+print(f"{len(found)} of {len(listed)} names in {sys.argv[1]} are in {sys.argv[2]}; "
+      f"they span {span / 2**20:.1f} MiB for {size / 2**20:.1f} MiB of code: "
+      + ("laid out together" if together else "NOT laid out together"))
+sys.exit(0 if together and len(found) >= 0.9 * len(listed) else 1)
+' "$order" "$bin" || { echo "stale or not applied: rebuild, or run bench/layout.sh write" >&2; exit 1; }
   exit 0
 fi
 [ "$mode" = write ] || { echo "usage: bench/layout.sh [write|check] [COFRE_BIN]" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
+
+# The binary's function symbols, sorted.
+nm --defined-only "$bin" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$work/symbols"
 
 # trace NAME REQUESTS: the sorted function symbols one server run executed.
 trace() {
@@ -52,7 +67,7 @@ log_level = "warn"
 HCL
   valgrind --tool=callgrind --demangle=no --callgrind-out-file="$dir/callgrind.out" \
     "$bin" server -config="$dir/config.hcl" >"$dir/server.log" 2>&1 &
-  local pid=$!
+  server=$!
   for _ in $(seq 1 600); do curl -so /dev/null "$api/sys/health" && break; sleep 0.1; done
   local init key token
   init=$(curl -sf -X PUT -d '{"secret_shares":1,"secret_threshold":1}' "$api/sys/init")
@@ -79,8 +94,9 @@ HCL
     curl -sfo /dev/null "$api/sys/health"
   done
   sleep 3
-  kill -INT "$pid"
-  wait "$pid" || true
+  kill -INT "$server"
+  wait "$server" || true
+  server=""
   grep -oE '^c?fn=\([0-9]+\) .*' "$dir/callgrind.out" | sed -E 's/^c?fn=\([0-9]+\) //' |
     sort -u | comm -12 - "$work/symbols" >"$work/$name.functions"
 }
