@@ -40,8 +40,8 @@ pub enum DbError {
     #[error("error running statement: {0}")]
     Statement(String),
     /// A statement lost a race with a concurrent transaction and was rolled back, on every
-    /// one of [`ATTEMPTS`] tries: a deadlock, a serialization failure, or PostgreSQL's
-    /// "tuple concurrently updated" when two transactions change one catalog row.
+    /// try it was given: a deadlock, a serialization failure, or PostgreSQL's "tuple
+    /// concurrently updated" when two transactions change one catalog row.
     #[error("error running statement: {0}")]
     Conflict(String),
 }
@@ -177,7 +177,7 @@ impl Pool {
         match self {
             // A transaction that lost a race was rolled back whole: try it again whole.
             Pool::Postgres(pool) => {
-                let mut retry = Retry::default();
+                let mut retry = Retry::up_to(ATTEMPTS);
                 loop {
                     let result = pg_transaction(pool, statements).await;
                     if !retry.again(&result).await {
@@ -190,15 +190,15 @@ impl Pool {
             // the whole transaction, and repeating its last statement alone would then
             // commit only a part of it.
             Pool::MySql(pool) => {
-                let retries = !statements.iter().any(|s| controls_transactions(s));
+                let attempts = if statements.iter().any(|s| controls_transactions(s)) {
+                    1
+                } else {
+                    ATTEMPTS
+                };
                 let mut conn = pool.acquire().await.map_err(no_connection)?;
                 for statement in statements {
                     let conn: &mut sqlx::MySqlConnection = &mut conn;
-                    let mut retry = if retries {
-                        Retry::default()
-                    } else {
-                        Retry::once()
-                    };
+                    let mut retry = Retry::up_to(attempts);
                     loop {
                         let result = conn
                             .execute(sqlx::raw_sql(statement))
@@ -319,22 +319,10 @@ struct Retry {
     attempts: u32,
 }
 
-impl Default for Retry {
-    fn default() -> Self {
-        Self {
-            tries: 0,
-            attempts: ATTEMPTS,
-        }
-    }
-}
-
 impl Retry {
-    /// One try only: a conflict is returned as it is.
-    fn once() -> Self {
-        Self {
-            tries: 0,
-            attempts: 1,
-        }
+    /// At most `attempts` tries in all (1: a conflict is returned as it is).
+    fn up_to(attempts: u32) -> Self {
+        Self { tries: 0, attempts }
     }
 
     /// Whether to try again after `result`: it was a conflict and fewer tries were made
@@ -421,7 +409,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn conflicts_are_tried_again_a_bounded_number_of_times() {
-        let mut retry = Retry::default();
+        let mut retry = Retry::up_to(ATTEMPTS);
         let conflict: Result<(), DbError> =
             Err(DbError::Conflict("tuple concurrently updated".into()));
         let mut tries = 1;
@@ -429,9 +417,9 @@ mod tests {
             tries += 1;
         }
         assert_eq!(tries, ATTEMPTS);
-        assert!(!Retry::once().again(&conflict).await);
+        assert!(!Retry::up_to(1).again(&conflict).await);
 
-        let mut retry = Retry::default();
+        let mut retry = Retry::up_to(ATTEMPTS);
         assert!(
             !retry
                 .again(&Err::<(), _>(DbError::Statement("syntax error".into())))
@@ -442,7 +430,7 @@ mod tests {
                 .again(&Err::<(), _>(DbError::Connect("refused".into())))
                 .await
         );
-        assert!(!Retry::default().again(&Ok(())).await);
+        assert!(!Retry::up_to(ATTEMPTS).again(&Ok(())).await);
     }
 
     #[test]
