@@ -1,8 +1,8 @@
 //! The database secrets engine end to end over HTTP and through the real `bao` CLI, against
 //! the PostgreSQL (`postgres@127.0.0.1:5432`, trust auth) and MariaDB (`root@127.0.0.1:3306`)
 //! on this machine: configs, roles, creds that really log in, static roles, rotate-root,
-//! reset, and bad input that must store and leave nothing. Revocation and renewal are
-//! covered by the engine's own tests until `sys/leases` exists. A database that is down
+//! reset, and bad input that must store and leave nothing. Revocation, renewal and
+//! expiry are in `tests/leases.rs`. A database that is down
 //! skips a test, or fails it with COFRE_REQUIRE_SERVICES=1.
 
 mod common;
@@ -12,13 +12,23 @@ use common::{Api, TestServer};
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 
-/// The lease of a creds answer. The core registers leases once the expiration manager
-/// lands (built in parallel); until then the answer has no lease id and is not checked.
-fn assert_lease(creds: &Value, ttl: u64) {
-    if creds["lease_id"].as_str().is_some_and(|id| !id.is_empty()) {
-        assert_eq!(creds["lease_duration"], ttl, "{creds}");
-        assert_eq!(creds["renewable"], true, "{creds}");
-    }
+/// A creds answer carries its lease: `database/creds/<role>/<random>`, the role's TTL,
+/// renewable.
+fn assert_lease(creds: &Value, role: &str, ttl: u64) {
+    let id = creds["lease_id"].as_str().unwrap_or_default();
+    assert!(
+        id.starts_with(&format!("database/creds/{role}/")),
+        "{creds}"
+    );
+    assert_eq!(creds["lease_duration"], ttl, "{creds}");
+    assert_eq!(creds["renewable"], true, "{creds}");
+}
+
+/// Live leases on the server (`sys/leases/count`).
+async fn lease_count(api: &Api) -> u64 {
+    let (status, body) = api.get("sys/leases/count").await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["lease_count"].as_u64().unwrap_or(u64::MAX)
 }
 
 async fn enable(api: &Api) {
@@ -103,7 +113,7 @@ async fn postgres_over_http() {
     })).await;
     let (status, creds) = api.get("database/creds/app").await;
     assert_eq!(status, 200, "{creds}");
-    assert_lease(&creds, 3600);
+    assert_lease(&creds, "app", 3600);
     let user = creds["data"]["username"]
         .as_str()
         .unwrap_or_default()
@@ -133,6 +143,7 @@ async fn postgres_over_http() {
     )
     .await;
     let before = pg_count(&admin, &format!("e2e-{root}-%")).await;
+    let leases_before = lease_count(api).await;
     let (status, body) = api.get("database/creds/app").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("no_such_table_e2e"), "{body}");
@@ -150,6 +161,11 @@ async fn postgres_over_http() {
         (400, json!("\"other\" is not an allowed role"))
     );
     assert_eq!(pg_count(&admin, &format!("e2e-{root}-%")).await, before);
+    assert_eq!(
+        lease_count(api).await,
+        leases_before,
+        "no lease for a failed issue"
+    );
     bad(
         api,
         "database/roles/x",
@@ -304,7 +320,7 @@ async fn bao_cli_drives_the_engine() {
     let (ok, out) = run(&["read", "-format=json", "database/creds/ro"]).unwrap_or_default();
     assert!(ok, "{out}");
     let creds: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
-    assert_lease(&creds, 600);
+    assert_lease(&creds, "ro", 600);
     let user = creds["data"]["username"]
         .as_str()
         .unwrap_or_default()

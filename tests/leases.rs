@@ -318,7 +318,7 @@ async fn revocation_is_retried_until_the_database_is_back() {
         return;
     };
     let relay = Relay::start(free_port(), "127.0.0.1:5432").await;
-    let server = TestServer::start().await;
+    let mut server = TestServer::start().await;
     let api = &server.api;
     setup_pg(api, &root, relay.port, "1h", "2h").await;
     let (id, user, _) = creds(api, "ro").await;
@@ -346,9 +346,20 @@ async fn revocation_is_retried_until_the_database_is_back() {
         "{count}"
     );
 
+    // A restart keeps the pending revocation and resumes its retries.
+    server.restart().await;
+    let api = &server.api;
+    let (s, b) = lookup(api, &id).await;
+    assert_eq!(s, 200, "the lease is still there after the restart: {b}");
+    assert!(
+        b["data"]["revocation"]["attempts"].as_u64().unwrap() >= 1,
+        "{b}"
+    );
+    assert!(root.role_exists(&user).await);
+
     relay.up().await;
     assert!(
-        root.wait_gone(&user, 30).await,
+        root.wait_gone(&user, 40).await,
         "the retry drops the user once the database is back"
     );
     let (s, _) = lookup(api, &id).await;

@@ -356,3 +356,31 @@ pub async fn resolve_interrupted_rotations(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scram_authentication_sends_a_verifier_never_the_password() {
+        let mut config = ConnectionConfig {
+            plugin_name: "postgresql-database-plugin".into(),
+            password_authentication: "scram-sha-256".into(),
+            ..ConnectionConfig::default()
+        };
+        let sent = config.password_for_sql("s3cret-Pw");
+        assert!(sent.starts_with("SCRAM-SHA-256$4096:"), "{sent}");
+        assert!(!sent.contains("s3cret-Pw"));
+        assert!(password::scram_matches(&sent, "s3cret-Pw"));
+
+        config.password_authentication = "password".into();
+        assert_eq!(config.password_for_sql("s3cret-Pw"), "s3cret-Pw");
+        config.plugin_name = "mysql-database-plugin".into();
+        config.password_authentication = "scram-sha-256".into();
+        assert_eq!(
+            config.password_for_sql("s3cret-Pw"),
+            "s3cret-Pw",
+            "MySQL has no SCRAM"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! Engine-level tests against the real PostgreSQL (`postgres@127.0.0.1:5432`, trust auth)
-//! and MariaDB (`root@127.0.0.1:3306`, empty password) on this machine, through the
-//! `Engine` hooks the HTTP tests cannot reach yet (revoke, renew, tick). Each test makes
+//! and MariaDB (`root@127.0.0.1:3306`, empty password) on this machine, calling the
+//! `Engine` hooks (revoke, renew, tick) directly, without the HTTP layer. Each test makes
 //! its own `cofre_root_<random>` connection user and removes what it creates. A database
 //! that is down skips the test, or fails it with COFRE_REQUIRE_SERVICES=1.
 
@@ -11,7 +11,7 @@ use sqlx::{Connection, Executor};
 
 use crate::barrier::StorageView;
 use crate::core::mounts::MountEntry;
-use crate::core::{Operation, RequestError, Response};
+use crate::core::{now_unix, Operation, RequestError, Response};
 use crate::engines::kv::testutil::{data_of, request, token};
 use crate::engines::{Engine, LeasedSecret, MountContext};
 
@@ -289,6 +289,61 @@ async fn postgres_concurrent_revocations_all_succeed() {
     pg_cleanup(&admin, &[&root], &schema).await;
 }
 
+/// Sessions the engine holds open as `root` (its pool's connections).
+async fn pg_sessions_of(admin: &sqlx::PgPool, root: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND application_name = 'cofre'",
+    )
+    .bind(root)
+    .fetch_one(admin)
+    .await
+    .expect("pg_stat_activity readable")
+}
+
+#[tokio::test]
+async fn postgres_pool_keeps_max_open_connections_and_closes_on_delete() {
+    let Some(admin) = pg_admin().await else {
+        return;
+    };
+    let (root, schema) = pg_root_and_schema(&admin).await;
+    let m = Mount::new().await;
+    let mut config = pg_config(&root);
+    config["max_open_connections"] = json!(2);
+    m.ok(Operation::Update, "config/pg", config).await;
+    m.ok(
+        Operation::Update,
+        "roles/app",
+        json!({"db_name": "pg", "creation_statements":
+            "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}'; SELECT pg_sleep(0.2)"}),
+    )
+    .await;
+    let issuing = futures_util::future::join_all((0..8).map(|_| m.creds("app")));
+    let watching = async {
+        let mut most = 0;
+        for _ in 0..15 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            most = most.max(pg_sessions_of(&admin, &root).await);
+        }
+        most
+    };
+    let (issued, most) = tokio::join!(issuing, watching);
+    assert_eq!(most, 2, "eight requests at once share two connections");
+    for (_, _, internal) in &issued {
+        m.revoke(internal).await.expect("revoke");
+    }
+    m.ok(Operation::Delete, "config/pg", json!({})).await;
+    let mut left = pg_sessions_of(&admin, &root).await;
+    for _ in 0..20 {
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = pg_sessions_of(&admin, &root).await;
+    }
+    assert_eq!(left, 0, "deleting the config closes its pool");
+    pg_cleanup(&admin, &[&root], &schema).await;
+}
+
 #[tokio::test]
 async fn postgres_failed_creation_leaves_no_user_and_allowed_roles_apply() {
     let Some(admin) = pg_admin().await else {
@@ -395,6 +450,13 @@ async fn postgres_static_roles_rotate_root_and_scram() {
     assert!(
         matches!(missing, Err(RequestError::InvalidRequest(_))),
         "{missing:?}"
+    );
+    let stored = m
+        .call(Operation::Read, "static-roles/static2", json!({}))
+        .await;
+    assert!(
+        matches!(stored, Err(RequestError::NotFound)),
+        "a role whose first rotation failed is not kept: {stored:?}"
     );
 
     m.ok(Operation::Update, "rotate-root/pg", json!({})).await;
@@ -507,6 +569,69 @@ async fn mariadb_dynamic_static_and_root_rotation() {
             .await
             .expect("count");
     assert_eq!(left, 0, "the half-made user was rolled back");
+
+    // The role's own rollback, renew and revocation statements run instead of the
+    // defaults: each leaves a mark in a table as well as doing its work.
+    admin
+        .execute(format!("CREATE TABLE {db}.marks (what varchar(64))").as_str())
+        .await
+        .expect("marks table");
+    let mark =
+        |what: &str| format!("INSERT INTO {db}.marks VALUES (CONCAT('{what}:', '{{{{name}}}}'))");
+    m.ok(
+        Operation::Update,
+        "roles/custom",
+        json!({"db_name": "my",
+            "creation_statements": ["CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'"],
+            "renew_statements": [mark("renew")],
+            "revocation_statements": [mark("revoke"), "DROP USER '{{name}}'@'%'".to_string()],
+            "rollback_statements": [mark("rollback"), "DROP USER '{{name}}'@'%'".to_string()],
+        }),
+    )
+    .await;
+    let (custom_user, _, custom_internal) = m.creds("custom").await;
+    m.engine
+        .renew(&m.ctx, &lease(&custom_internal, now_unix() + 600))
+        .await
+        .expect("custom renew");
+    m.revoke(&custom_internal).await.expect("custom revoke");
+    assert!(!my_user_exists(&admin, &custom_user).await);
+    m.ok(
+        Operation::Update,
+        "roles/custom",
+        json!({"creation_statements": [
+            "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'",
+            format!("GRANT SELECT ON {db}.no_such_table TO '{{{{name}}}}'@'%'"),
+        ]}),
+    )
+    .await;
+    assert!(m
+        .call(Operation::Read, "creds/custom", json!({}))
+        .await
+        .is_err());
+    let marks: Vec<String> = sqlx::query_scalar(&format!("SELECT what FROM {db}.marks"))
+        .fetch_all(&admin)
+        .await
+        .expect("marks");
+    let of = |what: &str| marks.iter().filter(|m| m.starts_with(what)).count();
+    assert_eq!(
+        (of("renew:"), of("revoke:"), of("rollback:")),
+        (1, 1, 1),
+        "{marks:?}"
+    );
+    assert!(
+        marks.contains(&format!("revoke:{custom_user}")),
+        "{marks:?}"
+    );
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM mysql.user WHERE User LIKE 'v-token-custom-%'")
+            .fetch_one(&admin)
+            .await
+            .expect("count");
+    assert_eq!(
+        left, 0,
+        "the rollback statements dropped the half-made user"
+    );
 
     m.ok(
         Operation::Update,

@@ -140,7 +140,12 @@ pub async fn write(
         ));
     }
     if is_new {
-        rotate(engine, ctx, name, role).await?;
+        // As Vault: a new role whose first rotation fails is not created (the user may not
+        // exist, or the connection lacks the privilege), so nothing retries it forever.
+        if let Err(err) = rotate(engine, ctx, name, role).await {
+            ctx.storage.delete(&key(name)).await?;
+            return Err(err);
+        }
     } else {
         ctx.storage.put_json(&key(name), &role).await?;
     }
