@@ -292,3 +292,84 @@ async fn prefix_revocation_needs_sudo() {
         Err(RequestError::InvalidRequest(_))
     ));
 }
+
+#[tokio::test]
+async fn the_legacy_paths_renew_and_revoke_as_vault_keeps_them() {
+    let f = fixture().await;
+    let a = f.issue("root", 30).await;
+    let b = f.issue("root", 30).await;
+    let renewed = f
+        .call(
+            "root",
+            Operation::Update,
+            &format!("sys/renew/{a}"),
+            json!({"increment": 40}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(renewed.lease.as_ref().unwrap().ttl_seconds, 40);
+    f.call(
+        "root",
+        Operation::Update,
+        "sys/revoke",
+        json!({"lease_id": a}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(f.revoked(), vec!["user1"]);
+    f.call(
+        "root",
+        Operation::Update,
+        "sys/revoke-prefix/dyn/creds",
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert_eq!(f.revoked(), vec!["user1", "user2"]);
+    assert!(f.lookup(&b).await.is_err());
+}
+
+#[tokio::test]
+async fn tidy_revokes_leases_whose_token_is_gone() {
+    let f = fixture().await;
+    let token = f
+        .call(
+            "root",
+            Operation::Update,
+            "auth/token/create",
+            json!({"policies": ["root"]}),
+        )
+        .await
+        .unwrap()
+        .auth
+        .unwrap()
+        .client_token;
+    let orphaned = f.issue(&token, 60).await;
+    let kept = f.issue("root", 60).await;
+    // The token disappears without its leases (as after a crash between the two).
+    let entry = f
+        .unsealed
+        .tokens
+        .get_by_hash(&f.unsealed.tokens.hash(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    f.unsealed.tokens.remove(&entry).await.unwrap();
+
+    let started = f
+        .call("root", Operation::Update, "sys/leases/tidy", Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(started.status, Some(202));
+    let (_, revoked) = f.unsealed.tidy_leases().await.unwrap();
+    assert!(revoked <= 1, "the background tidy may have got there first");
+    for _ in 0..50 {
+        if f.lookup(&orphaned).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(f.lookup(&orphaned).await.is_err(), "the orphaned lease is revoked");
+    assert_eq!(f.revoked(), vec!["user1"]);
+    assert!(f.lookup(&kept).await.is_ok(), "the root token's lease stays");
+}
