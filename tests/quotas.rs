@@ -186,3 +186,90 @@ async fn lease_count_rules_and_config_are_managed_and_validated() {
         .await;
     assert_eq!(status, 403, "quota rules need a policy");
 }
+
+/// The lease explosion guard for logins: tokens are the leases of the path that created
+/// them, so a lease-count quota on an auth mount caps its live tokens (429 past it), and
+/// `sys/leases/revoke-prefix/auth/...` revokes the tokens its logins created.
+#[tokio::test]
+async fn a_lease_count_quota_on_an_auth_mount_caps_its_live_tokens() {
+    let server = TestServer::start().await;
+    let api = &server.api;
+    let (status, body) = api
+        .post("sys/auth/userpass", json!({"type": "userpass"}))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = api
+        .post(
+            "auth/userpass/users/ci",
+            json!({"password": "pw-for-ci", "token_ttl": "1h"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = api
+        .post(
+            "sys/quotas/lease-count/logins",
+            json!({"path": "auth/userpass/", "max_leases": 2}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let login = || async {
+        api.with_token("")
+            .post("auth/userpass/login/ci", json!({"password": "pw-for-ci"}))
+            .await
+    };
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = login().await;
+        assert_eq!(status, 200, "{body}");
+        tokens.push(body["auth"]["client_token"].as_str().unwrap().to_string());
+    }
+    let (status, body) = login().await;
+    assert_eq!(status, 429, "the third live token is refused: {body}");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("lease count quota exceeded"),
+        "{body}"
+    );
+    let (_, body) = api.get("sys/quotas/lease-count/logins").await;
+    assert_eq!(body["data"]["counts"], 2, "{body}");
+
+    // Revoking one token frees its slot.
+    let (status, _) = api
+        .with_token(&tokens[0])
+        .post("auth/token/revoke-self", json!({}))
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = login().await;
+    assert_eq!(status, 200, "{body}");
+
+    // revoke-prefix under auth/ revokes the tokens the mount's logins created.
+    let (status, body) = api
+        .post("sys/leases/revoke-prefix/auth/userpass/login", json!({}))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = api
+        .with_token(&tokens[1])
+        .get("auth/token/lookup-self")
+        .await;
+    assert_eq!(status, 403, "revoked by the prefix");
+    let (_, body) = api.get("sys/quotas/lease-count/logins").await;
+    assert_eq!(body["data"]["counts"], 0, "{body}");
+    assert_eq!(login().await.0, 200);
+
+    let (status, body) = api
+        .post(
+            "sys/quotas/lease-count/by-role",
+            json!({"path": "auth/userpass/", "role": "ci", "max_leases": 1}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("role-based"),
+        "{body}"
+    );
+}

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::router::Handler;
 use super::{now_unix, LeaseInfo, RequestError, Response, SecretLease, Unsealed};
+use crate::barrier::BarrierError;
 use crate::engines::{Engine, LeasedSecret, MountContext};
 use crate::leases::{lease_path, LeaseEntry, RevocationState};
 use crate::tokens::TokenEntry;
@@ -215,8 +216,10 @@ impl Unsealed {
         }
     }
 
-    /// Revokes every lease under `prefix`. `force` removes them without asking their
-    /// engines (`revoke-force`, for a backend that is gone for good). Returns warnings.
+    /// Revokes every lease under `prefix`, and under `auth/` every token a path there
+    /// created (as Vault, whose tokens are leases of their login path). `force` removes
+    /// secrets' leases without asking their engines (`revoke-force`, for a backend that
+    /// is gone for good). Returns warnings.
     pub async fn revoke_lease_prefix(
         &self,
         prefix: &str,
@@ -239,6 +242,12 @@ impl Unsealed {
                 failed.push(format!("{id}: {e}"));
             }
         }
+        if is_auth_path(&prefix) {
+            // Tokens are the leases of logins: revoked with their children and leases.
+            for hash in self.tokens.created_under(&prefix, usize::MAX).await? {
+                self.revoke_tree(&hash).await?;
+            }
+        }
         if !failed.is_empty() {
             return Err(RequestError::internal(format!(
                 "failed to revoke {} lease(s) under {prefix:?}; they stay registered and \
@@ -257,6 +266,18 @@ impl Unsealed {
             ));
         }
         Ok(warnings)
+    }
+
+    /// Live leases under `prefix` for lease-count quotas, counting at most `limit`: under
+    /// `auth/`, the tokens that paths there created (a token is a login's lease, as in
+    /// Vault); elsewhere, secrets engines' leases.
+    pub async fn live_leases_under(&self, prefix: &str, limit: u64) -> Result<u64, BarrierError> {
+        if is_auth_path(prefix) {
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            let tokens = self.tokens.created_under(prefix, limit).await?;
+            return Ok(tokens.len() as u64);
+        }
+        self.leases.count_under(prefix).await
     }
 
     /// Revokes the leases a token created (on token revocation). A failure leaves the lease
@@ -438,3 +459,8 @@ mod tests {
 #[cfg(test)]
 #[path = "expiration_tests.rs"]
 mod expiration_tests;
+
+/// Whether a lease path or prefix lies under `auth/`, where tokens are the leases.
+fn is_auth_path(path: &str) -> bool {
+    crate::leases::under(path, "auth")
+}

@@ -369,7 +369,13 @@ async fn tidy_revokes_leases_whose_token_is_gone() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(f.lookup(&orphaned).await.is_err(), "the orphaned lease is revoked");
+    assert!(
+        f.lookup(&orphaned).await.is_err(),
+        "the orphaned lease is revoked"
+    );
     assert_eq!(f.revoked(), vec!["user1"]);
-    assert!(f.lookup(&kept).await.is_ok(), "the root token's lease stays");
+    assert!(
+        f.lookup(&kept).await.is_ok(),
+        "the root token's lease stays"
+    );
 }

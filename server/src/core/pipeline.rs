@@ -197,7 +197,8 @@ fn check_rate_limit(unsealed: &Unsealed, req: &Request, login: bool) -> Result<(
 }
 
 /// Holds a lease-count slot while a request that may create a lease runs (reads and writes
-/// on an engine's path, not `sys/` or `auth/token/`); 429 when the quota is reached.
+/// on a secrets engine's path, not `sys/` or `auth/`: logins reserve theirs in
+/// `core/login.rs`); 429 when the quota is reached.
 async fn reserve_lease(
     unsealed: &Unsealed,
     route: &Route,
@@ -205,6 +206,7 @@ async fn reserve_lease(
     req: &Request,
 ) -> Result<Option<Reservation>, RequestError> {
     let may_lease = matches!(route.handler, Handler::Engine(_))
+        && !route.prefix.starts_with("auth/")
         && matches!(
             req.operation,
             Operation::Read | Operation::Create | Operation::Update
@@ -214,7 +216,9 @@ async fn reserve_lease(
     }
     unsealed
         .quotas
-        .reserve_lease(&unsealed.leases, full_path, None)
+        .reserve_lease(full_path, None, |path, limit| async move {
+            unsealed.live_leases_under(&path, limit).await
+        })
         .await
 }
 

@@ -17,9 +17,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::RequestError;
-use crate::barrier::StorageView;
+use crate::barrier::{BarrierError, StorageView};
 use crate::leases::under;
-use crate::leases::LeaseStore;
 
 /// Paths never rate limited unless the config says otherwise (OpenBao's default list).
 pub const DEFAULT_EXEMPT_PATHS: &[&str] = &[
@@ -407,14 +406,19 @@ impl Quotas {
     }
 
     /// Reserves a lease slot under the most specific lease-count rule covering `path`, or
-    /// refuses (429) when live leases plus reservations reach its `max_leases`. `None`:
-    /// no rule applies.
-    pub async fn reserve_lease(
+    /// refuses (429) when live leases (`live(rule path, max_leases)`, which may stop
+    /// counting at the limit) plus reservations reach its `max_leases`. `None`: no rule
+    /// applies.
+    pub async fn reserve_lease<F, Fut>(
         &self,
-        leases: &LeaseStore,
         path: &str,
         role: Option<&str>,
-    ) -> Result<Option<Reservation>, RequestError> {
+        live: F,
+    ) -> Result<Option<Reservation>, RequestError>
+    where
+        F: FnOnce(String, u64) -> Fut,
+        Fut: std::future::Future<Output = Result<u64, BarrierError>>,
+    {
         if !self.lease_limited.load(Ordering::Acquire) {
             return Ok(None);
         }
@@ -426,7 +430,7 @@ impl Quotas {
         // Reservations are read before the live count: a request that registers its
         // lease and then releases its slot meanwhile is counted at least once.
         let reserved = self.in_flight(&rule.name);
-        let live = leases.count_under(&rule.path).await?;
+        let live = live(rule.path.clone(), rule.max_leases).await?;
         if live + reserved >= rule.max_leases {
             return Err(RequestError::QuotaExceeded {
                 message: format!("request path {path:?}: lease count quota exceeded"),

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use super::*;
 use crate::core::testutil::{fixture, Fixture};
 use crate::core::{Operation, Request, Response};
+use crate::leases::LeaseStore;
 
 fn rule(name: &str, path: &str, rate: f64, interval: u64) -> RateLimitRule {
     RateLimitRule {
@@ -200,11 +201,7 @@ async fn without_rules_every_check_passes_and_rules_survive_reload() {
             .check_rate_limit_at("secret/x", None, Some(ip(1)), now)
             .is_ok());
     }
-    assert!(q
-        .reserve_lease(&leases, "db/creds/ro", None)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(reserve(&q, &leases, "db/creds/ro").await.unwrap().is_none());
 
     q.put_rate_limit(rule("rl", "secret/", 1.0, 60))
         .await
@@ -254,26 +251,18 @@ async fn lease_reservations_count_against_the_quota_until_dropped() {
     })
     .await
     .unwrap();
-    let first = q.reserve_lease(&leases, "db/creds/ro", None).await.unwrap();
-    let second = q.reserve_lease(&leases, "db/creds/ro", None).await.unwrap();
+    let first = reserve(&q, &leases, "db/creds/ro").await.unwrap();
+    let second = reserve(&q, &leases, "db/creds/ro").await.unwrap();
     assert!(first.is_some() && second.is_some());
-    let third = q.reserve_lease(&leases, "db/creds/ro", None).await;
+    let third = reserve(&q, &leases, "db/creds/ro").await;
     assert!(
         matches!(&third, Err(RequestError::QuotaExceeded { message, retry_after: 1 })
             if message == "request path \"db/creds/ro\": lease count quota exceeded"),
         "two requests in flight fill the quota"
     );
-    assert!(q
-        .reserve_lease(&leases, "db/creds/rw", None)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(reserve(&q, &leases, "db/creds/rw").await.unwrap().is_none());
     drop(first);
-    assert!(q
-        .reserve_lease(&leases, "db/creds/ro", None)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(reserve(&q, &leases, "db/creds/ro").await.unwrap().is_some());
 }
 
 fn request(op: Operation, path: &str, data: Value, client: u8) -> Request {
@@ -466,4 +455,18 @@ async fn rules_are_validated_like_openbao() {
         json!({"block_interval": 0, "inheritable": false, "interval": 1, "name": "a",
                "path": "dyn/", "rate": 1.5, "role": "", "type": "rate-limit"})
     );
+}
+
+/// A reservation counting the lease store's live leases, as the pipeline does for engines.
+async fn reserve(
+    q: &Quotas,
+    leases: &LeaseStore,
+    path: &str,
+) -> Result<Option<Reservation>, RequestError> {
+    q.reserve_lease(
+        path,
+        None,
+        |p, _| async move { leases.count_under(&p).await },
+    )
+    .await
 }

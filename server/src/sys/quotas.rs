@@ -103,7 +103,7 @@ async fn lease_count(
                 .iter()
                 .find(|r| r.name == name)
                 .ok_or(RequestError::NotFound)?;
-            let counts = unsealed.leases.count_under(&rule.path).await?;
+            let counts = unsealed.live_leases_under(&rule.path, u64::MAX).await?;
             Ok(Response::data(lease_count_data(rule, counts)))
         }
         op if is_write(op) => {
@@ -154,6 +154,14 @@ fn parse_lease_count(
         .filter(|n| *n > 0)
         .ok_or_else(|| RequestError::invalid("'max_leases' is invalid"))?;
     let (path, role) = scope(unsealed, req)?;
+    if !role.is_empty() {
+        // Tokens are counted by the path that created them; which role a login used is
+        // not recorded, so a role-based rule could not be enforced.
+        return Err(RequestError::invalid(
+            "role-based lease-count quotas are not supported: set a lease-count quota on \
+             the auth method's path, or a role-based rate-limit quota",
+        ));
+    }
     Ok(LeaseCountRule {
         name: name.to_string(),
         inheritable: req.bool_field("inheritable")?.unwrap_or(path.is_empty()),

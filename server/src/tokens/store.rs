@@ -2,7 +2,9 @@
 //! `id/<hmac>` → [`TokenEntry`], `accessor/<hmac of accessor>` → `{"hash"}`,
 //! `parent/<parent hmac>/<child hmac>` → empty, and the expiry index
 //! `expire/<unix seconds, 12 digits>/<hmac>` that the sweeper walks in order, so nothing
-//! is loaded at startup. Entries are cached in memory after their first lookup.
+//! is loaded at startup, and `path/<creation path>/<hmac>` → empty, the tokens a path
+//! created (for lease-count quotas on auth mounts and `revoke-prefix` under `auth/`).
+//! Entries are cached in memory after their first lookup.
 //!
 //! Batch tokens are not stored at all: the token string is `b.` + base64url of the entry
 //! sealed with AES-256-GCM under the store's batch key (`batch-key`, created with the HMAC
@@ -240,6 +242,12 @@ impl TokenStore {
                 Vec::new(),
             ));
         }
+        if !entry.path.is_empty() {
+            ops.push(TxnOp::Put(
+                path_key(&entry.path, &entry.id_hash),
+                Vec::new(),
+            ));
+        }
         self.view.transaction(ops).await?;
         // Not cached here: a new token is cached on its first use.
         Ok(Arc::new(entry))
@@ -295,6 +303,9 @@ impl TokenStore {
         if entry.expire_time != 0 {
             ops.push(TxnOp::Delete(expire_key(entry.expire_time, &entry.id_hash)));
         }
+        if !entry.path.is_empty() {
+            ops.push(TxnOp::Delete(path_key(&entry.path, &entry.id_hash)));
+        }
         self.forget(&entry.id_hash);
         self.view.transaction(ops).await?;
         self.forget(&entry.id_hash);
@@ -314,6 +325,34 @@ impl TokenStore {
     /// Removes an expiry index entry that points at a token that no longer exists.
     pub async fn drop_expiry(&self, expire_time: u64, hash: &str) -> Result<(), BarrierError> {
         self.view.delete(&expire_key(expire_time, hash)).await
+    }
+
+    /// Hashes of the live tokens created under the path `prefix` (whole segments), up to
+    /// `limit`: a key-only scan of the `path/` index.
+    pub async fn created_under(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, BarrierError> {
+        let prefix = match prefix.trim_matches('/') {
+            "" => "path/".to_string(),
+            p => format!("path/{p}/"),
+        };
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        while out.len() < limit {
+            let keys = self.view.scan(&prefix, after.as_deref(), 1024).await?;
+            let Some(last) = keys.last().cloned() else {
+                break;
+            };
+            out.extend(
+                keys.iter()
+                    .filter_map(|k| k.rsplit_once('/').map(|(_, hash)| hash.to_string())),
+            );
+            after = Some(last);
+        }
+        out.truncate(limit);
+        Ok(out)
     }
 
     /// Every accessor (for `auth/token/accessors`).
@@ -339,6 +378,10 @@ impl TokenStore {
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("token store types always serialise")
+}
+
+fn path_key(path: &str, hash: &str) -> String {
+    format!("path/{}/{hash}", path.trim_matches('/'))
 }
 
 fn expire_key(expire_time: u64, hash: &str) -> String {
