@@ -391,6 +391,21 @@ async fn postgres_failed_creation_leaves_no_user_and_allowed_roles_apply() {
         .await
         .expect("count");
     assert_eq!(left, 0);
+
+    // A template longer than PostgreSQL's 63-character names is refused, not cut short
+    // by the database (which would leave a user under another name than the lease's).
+    m.ok(
+        Operation::Update,
+        "config/pg",
+        json!({"username_template": format!("cofre-f{id}-{}-{{{{random 6}}}}", "x".repeat(50))}),
+    )
+    .await;
+    let err = m.call(Operation::Read, "creds/bad", json!({})).await.err();
+    assert!(
+        matches!(&err, Some(RequestError::InvalidRequest(msg))
+            if msg.contains("the database allows 1 to 63")),
+        "{err:?}"
+    );
     pg_cleanup(&admin, &[&root], "cofre_none").await;
 }
 
