@@ -148,6 +148,17 @@ async fn postgres_credentials_are_leased_renewed_and_revoked() {
     assert_eq!(b["renewable"], true);
     let user = b["data"]["username"].as_str().unwrap().to_string();
     let password = b["data"]["password"].as_str().unwrap().to_string();
+    let (s, metrics) = api.get("sys/metrics?format=prometheus").await;
+    assert_eq!(s, 200);
+    let live = metrics
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("cofre_expire_num_leases{mount=\"database/\"} ")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        });
+    assert_eq!(live, Some(1.0), "the lease shows in the metrics: {metrics}");
 
     // A real login; the user creates a table and keeps its session open.
     let mut session = pg_login(&user, &password, 5432)
