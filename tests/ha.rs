@@ -2,14 +2,18 @@
 //! (on 127.0.0.x addresses) share one `storage "postgresql"` table with `ha_enabled`.
 //! Every node serves reads and writes; caches follow other nodes' changes through
 //! LISTEN/NOTIFY; one node holds the leader lock and runs lease expiry, and another takes
-//! over when it is killed. A PostgreSQL outage is simulated with a relay in front of it
-//! that the test cuts (the real server keeps serving the other tests).
+//! over when it is killed. A network outage is a relay in front of PostgreSQL that the test
+//! cuts; a PostgreSQL crash and restart happens to a server of the test's own
+//! (`common::private_pg`), since the machine's shared one serves the other tests.
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::db::{pg_admin, pg_count, pg_drop, suffix};
+use common::private_pg::PrivatePg;
 use common::relay::Relay;
 use common::{free_port, Api, TestServer};
 use serde_json::json;
@@ -240,6 +244,91 @@ async fn a_postgresql_outage_is_a_503_and_the_nodes_recover_by_themselves() {
     drop((a, b));
     relay.down();
     drop_table(&admin, &table).await;
+}
+
+/// Writes on both nodes without pause while PostgreSQL crashes (`pg_ctl stop -m
+/// immediate`: no shutdown checkpoint) and starts again: every answer is a 200 or a 503,
+/// every acknowledged write is there afterwards on the other node, and both nodes take
+/// writes again without a restart.
+#[tokio::test]
+async fn a_postgresql_crash_and_restart_under_load_loses_nothing_acknowledged() {
+    let Some(pg) = PrivatePg::start().await else {
+        return;
+    };
+    let table = format!("cofre_ha_{}", suffix());
+    let (a, b) = two_nodes(&table, pg.port).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = |name: &'static str, api: Api| {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let (mut acked, mut statuses) = (Vec::new(), std::collections::BTreeMap::new());
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let (s, _) = api
+                    .post(
+                        &format!("secret/data/{name}-{i}"),
+                        json!({"data": {"i": i}}),
+                    )
+                    .await;
+                *statuses.entry(s).or_insert(0u32) += 1;
+                if s == 200 {
+                    acked.push(i);
+                } else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                i += 1;
+            }
+            (acked, statuses)
+        })
+    };
+    let on_a = writer("a", a.api.clone());
+    let on_b = writer("b", b.api.clone());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    pg.stop_server("immediate").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (s, body) = a.api.get("secret/data/a-0").await;
+    assert_eq!(s, 503, "PostgreSQL down is a 503: {body}");
+    pg.start_server().await;
+    for node in [&a, &b] {
+        let api = node.api.clone();
+        let back = wait_until(Duration::from_secs(20), || {
+            let api = api.clone();
+            async move {
+                let (s, _) = api
+                    .post("secret/data/probe", json!({"data": {"x": 1}}))
+                    .await;
+                s == 200
+            }
+        })
+        .await;
+        assert!(back.is_some(), "the node takes writes again by itself");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for (name, task, reader) in [("a", on_a, &b), ("b", on_b, &a)] {
+        let (acked, statuses) = task.await.expect("writer");
+        assert!(
+            statuses.keys().all(|s| *s == 200 || *s == 503),
+            "{name}: only 200s and 503s: {statuses:?}"
+        );
+        assert!(
+            statuses.contains_key(&503),
+            "{name} saw the outage: {statuses:?}"
+        );
+        let last = *acked.last().expect("acknowledged writes");
+        assert!(
+            acked.len() > 10 && statuses[&200] as usize == acked.len(),
+            "{name}: {statuses:?}"
+        );
+        for i in acked {
+            let (s, body) = reader.api.get(&format!("secret/data/{name}-{i}")).await;
+            assert_eq!(
+                (s, &body["data"]["data"]["i"]),
+                (200, &json!(i)),
+                "{name}-{i} of {last} was acknowledged: {body}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod private_pg;
 pub mod relay;
 
 use std::path::{Path, PathBuf};
