@@ -103,6 +103,10 @@ pub struct Tls {
     pub min_version: TlsVersion,
     /// `tls_client_ca_file`: CA certificates that client certificates are checked against.
     pub client_ca_file: Option<PathBuf>,
+    /// `tls_require_and_verify_client_cert`: refuse clients without a certificate (needs
+    /// `client_ca_file`). Without it a client may present none, but one it presents must
+    /// verify.
+    pub require_client_cert: bool,
 }
 
 /// The lowest TLS version a listener accepts.

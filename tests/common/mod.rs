@@ -4,6 +4,7 @@
 //! what any Vault client sees (status codes and JSON bodies).
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod db;
 pub mod private_pg;
 pub mod relay;

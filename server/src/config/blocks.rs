@@ -121,11 +121,14 @@ fn tls(fields: &mut Fields, block_line: Option<usize>) -> Result<Option<Tls>, Co
     let client_ca_file = fields
         .string("tls_client_ca_file")?
         .filter(|f| !f.is_empty());
-    if fields.bool("tls_require_and_verify_client_cert")? == Some(true) && !disabled {
+    let require_client_cert = fields
+        .bool("tls_require_and_verify_client_cert")?
+        .unwrap_or(false);
+    if require_client_cert && client_ca_file.is_none() && !disabled {
         let problem = Problem::Unsupported {
             key: "tls_require_and_verify_client_cert",
-            reason: "Cofre cannot require client certificates yet; remove the setting or \
-                     put a proxy that requires them in front",
+            reason: "client certificates are verified against tls_client_ca_file; set it \
+                     to the PEM file of the CAs that issue your clients' certificates",
         };
         return Err(fields.error(
             fields.line_of("tls_require_and_verify_client_cert"),
@@ -143,6 +146,7 @@ fn tls(fields: &mut Fields, block_line: Option<usize>) -> Result<Option<Tls>, Co
         key_file: PathBuf::from(key_file),
         min_version,
         client_ca_file: client_ca_file.map(PathBuf::from),
+        require_client_cert,
     }))
 }
 

@@ -166,7 +166,8 @@ fn error_tls_settings() {
         "{base} tls_require_and_verify_client_cert = true\n}}\n"
     ));
     assert!(
-        matches!(error.problem(), Some(Problem::Unsupported { .. })),
+        matches!(error.problem(), Some(Problem::Unsupported { .. }))
+            && error.to_string().contains("tls_client_ca_file"),
         "{error}"
     );
     let error = parse_error(&format!("{base} max_request_size = -1\n}}\n"));

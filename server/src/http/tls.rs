@@ -1,6 +1,7 @@
 //! TLS for listeners with rustls (ring provider): certificate chain and key from PEM files,
 //! minimum protocol version, and optional client-certificate verification against
-//! `tls_client_ca_file` (clients may present a certificate; a presented one must verify).
+//! `tls_client_ca_file` (clients may present a certificate and a presented one must verify;
+//! with `tls_require_and_verify_client_cert` they must present one).
 
 use std::sync::Arc;
 
@@ -65,10 +66,13 @@ pub fn server_config(tls: &Tls) -> Result<Arc<rustls::ServerConfig>, TlsError> {
                     ))
                 })?;
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .allow_unauthenticated()
-                .build()
-                .map_err(|e| TlsError(e.to_string()))?;
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = match tls.require_client_cert {
+                true => verifier,
+                false => verifier.allow_unauthenticated(),
+            }
+            .build()
+            .map_err(|e| TlsError(e.to_string()))?;
             builder.with_client_cert_verifier(verifier)
         }
     };
