@@ -123,7 +123,17 @@ def main(paths):
         if path.stem == "examples":
             for o in objects:
                 if o["kind"] == "Deployment":
-                    check_pod_hardening(f"examples Deployment/{o['metadata']['name']}", o["spec"]["template"]["spec"])
+                    spec = o["spec"]["template"]["spec"]
+                    where = f"examples Deployment/{o['metadata']['name']}"
+                    check_pod_hardening(where, spec)
+                    # The worked example logs in with the pod's service account.
+                    check(spec.get("automountServiceAccountToken") is True,
+                          f"{where}: automountServiceAccountToken must be true for the kubernetes login")
+                    init = " ".join(" ".join(c.get("command", [])) for c in spec.get("initContainers", []))
+                    check("login -method=kubernetes" in init,
+                          f"{where}: the init container logs in with -method=kubernetes")
+                    check(all(e.get("name") != "COFRE_TOKEN" for c in containers(spec) for e in c.get("env", [])),
+                          f"{where}: no stored COFRE_TOKEN")
         else:
             check_cofre(path.stem, objects)
     for p in problems:
