@@ -18,15 +18,23 @@ fn make_certificate(dir: &Path) {
 }
 
 async fn tls_server(min_version: &str) -> TestServer {
-    tls_server_with(min_version, "").await
+    tls_server_with(min_version, false).await
 }
 
-/// A TLS server; `extra` adds listener settings.
-async fn tls_server_with(min_version: &str, extra: &str) -> TestServer {
+/// A TLS server; with `require_client_cert`, clients must present a certificate from
+/// the test CA (`tls_client_ca_file` + `tls_require_and_verify_client_cert`).
+async fn tls_server_with(min_version: &str, require_client_cert: bool) -> TestServer {
     let mut server = TestServer::prepare();
     make_certificate(&server.dir);
+    let client_ca = match require_client_cert {
+        true => format!(
+            "  tls_client_ca_file = \"{}\"\n  tls_require_and_verify_client_cert = true\n",
+            server.dir.join("ca.pem").display()
+        ),
+        false => String::new(),
+    };
     server.listener_extra = format!(
-        "  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n  tls_min_version = \"{min_version}\"\n{extra}",
+        "  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n  tls_min_version = \"{min_version}\"\n{client_ca}",
         server.dir.join("cert.pem").display(),
         server.dir.join("key.pem").display()
     );
@@ -35,11 +43,16 @@ async fn tls_server_with(min_version: &str, extra: &str) -> TestServer {
     server
 }
 
-fn client(server: &TestServer, max: Option<reqwest::tls::Version>) -> reqwest::Client {
-    let ca = std::fs::read(server.dir.join("ca.pem")).unwrap();
-    let mut builder = reqwest::Client::builder()
+/// A client builder that trusts only the CA in `ca_file`.
+fn trusting(ca_file: &Path) -> reqwest::ClientBuilder {
+    let ca = std::fs::read(ca_file).unwrap();
+    reqwest::Client::builder()
         .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+}
+
+fn client(server: &TestServer, max: Option<reqwest::tls::Version>) -> reqwest::Client {
+    let mut builder = trusting(&server.dir.join("ca.pem"));
     if let Some(max) = max {
         builder = builder.max_tls_version(max);
     }
@@ -89,12 +102,7 @@ async fn min_version_tls13_refuses_tls12_clients() {
 }
 
 fn client_trusting(ca_file: &Path) -> reqwest::Client {
-    let ca = std::fs::read(ca_file).unwrap();
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .build()
-        .unwrap()
+    trusting(ca_file).build().unwrap()
 }
 
 #[tokio::test]
@@ -143,16 +151,12 @@ async fn sighup_reloads_the_certificate_for_new_connections_only() {
     );
 }
 
-/// A client trusting the test CA that presents the certificate `cert` + `key` of `dir`.
-fn client_with_identity(server: &TestServer, dir: &Path, cert: &str, key: &str) -> reqwest::Client {
-    let mut pem = std::fs::read(dir.join(cert)).unwrap();
-    pem.extend(std::fs::read(dir.join(key)).unwrap());
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(&std::fs::read(server.dir.join("ca.pem")).unwrap())
-                .unwrap(),
-        )
+/// A client trusting the server's CA that presents the client certificate in `dir`
+/// (`client.pem`, `client-key.pem`).
+fn client_with_identity(server: &TestServer, dir: &Path) -> reqwest::Client {
+    let mut pem = std::fs::read(dir.join("client.pem")).unwrap();
+    pem.extend(std::fs::read(dir.join("client-key.pem")).unwrap());
+    trusting(&server.dir.join("ca.pem"))
         .identity(reqwest::Identity::from_pem(&pem).expect("client identity"))
         .build()
         .unwrap()
@@ -161,20 +165,10 @@ fn client_with_identity(server: &TestServer, dir: &Path, cert: &str, key: &str) 
 #[tokio::test]
 async fn client_certificates_are_verified_and_can_be_required() {
     // The client CA is the server's own test CA: clients get certificates from it.
-    let mut server = TestServer::prepare();
-    make_certificate(&server.dir);
-    let ca = server.dir.join("ca.pem");
-    server.listener_extra = format!(
-        "  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n  tls_client_ca_file = \"{}\"\n  tls_require_and_verify_client_cert = true\n",
-        server.dir.join("cert.pem").display(),
-        server.dir.join("key.pem").display(),
-        ca.display()
-    );
-    server.api.addr = format!("https://127.0.0.1:{}", server.port);
-    server.spawn().await;
+    let server = tls_server_with("tls12", true).await;
     let url = format!("https://127.0.0.1:{}/v1/sys/seal-status", server.port);
 
-    let with_cert = client_with_identity(&server, &server.dir, "client.pem", "client-key.pem");
+    let with_cert = client_with_identity(&server, &server.dir);
     let resp = with_cert
         .get(&url)
         .send()
@@ -189,7 +183,7 @@ async fn client_certificates_are_verified_and_can_be_required() {
     std::fs::create_dir_all(&stranger).unwrap();
     certs::write_set(&stranger, "another-ca");
     assert!(
-        client_with_identity(&server, &stranger, "client.pem", "client-key.pem")
+        client_with_identity(&server, &stranger)
             .get(&url)
             .send()
             .await

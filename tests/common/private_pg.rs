@@ -95,20 +95,24 @@ impl PrivatePg {
         }
     }
 
-    /// Runs one of the server binaries (as `postgres` when we are root), asserting success.
-    async fn run(&self, tool: &str, args: &[&str]) {
+    /// One of the server binaries, run as `postgres` when we are root.
+    fn tool(&self, tool: &str) -> std::process::Command {
         let program = self.bin.join(tool);
         let mut command = if is_root() {
-            let mut c = Command::new("runuser");
+            let mut c = std::process::Command::new("runuser");
             c.args(["-u", "postgres", "--"]).arg(&program);
             c
         } else {
-            Command::new(&program)
+            std::process::Command::new(&program)
         };
-        let out = command
+        command.current_dir(&self.dir).stdin(Stdio::null());
+        command
+    }
+
+    /// Runs `tool` with `args`, asserting success.
+    async fn run(&self, tool: &str, args: &[&str]) {
+        let out = Command::from(self.tool(tool))
             .args(args)
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
             .output()
             .await
             .unwrap_or_else(|e| panic!("{tool} runs: {e}"));
@@ -123,17 +127,9 @@ impl PrivatePg {
 
 impl Drop for PrivatePg {
     fn drop(&mut self) {
-        let program = self.bin.join("pg_ctl");
-        let data = self.data_dir();
-        let mut command = if is_root() {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&program);
-            c
-        } else {
-            std::process::Command::new(&program)
-        };
-        let _ = command
-            .args(["-D", &data, "-m", "immediate", "stop"])
+        let _ = self
+            .tool("pg_ctl")
+            .args(["-D", &self.data_dir(), "-m", "immediate", "stop"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();

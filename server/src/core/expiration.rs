@@ -268,6 +268,19 @@ impl Unsealed {
         Ok(warnings)
     }
 
+    /// Reserves a lease-count slot for a request on `path` that may create a lease (a
+    /// secret or, under `auth/`, a login's token); 429 when its quota is reached.
+    pub(super) async fn reserve_lease_slot(
+        &self,
+        path: &str,
+    ) -> Result<Option<super::quotas::Reservation>, RequestError> {
+        self.quotas
+            .reserve_lease(path, None, |prefix, limit| async move {
+                self.live_leases_under(&prefix, limit).await
+            })
+            .await
+    }
+
     /// Live leases under `prefix` for lease-count quotas, counting at most `limit`: under
     /// `auth/`, the tokens that paths there created (a token is a login's lease, as in
     /// Vault); elsewhere, secrets engines' leases.

@@ -126,25 +126,8 @@ async fn failed_revocations_stay_visible_and_are_retried() {
 #[tokio::test]
 async fn revoking_a_token_revokes_its_leases_and_its_childrens() {
     let f = fixture().await;
-    let parent = f
-        .call(
-            "root",
-            Operation::Update,
-            "auth/token/create",
-            json!({"policies": ["root"]}),
-        )
-        .await
-        .unwrap()
-        .auth
-        .unwrap()
-        .client_token;
-    let child = f
-        .call(&parent, Operation::Update, "auth/token/create", json!({}))
-        .await
-        .unwrap()
-        .auth
-        .unwrap()
-        .client_token;
+    let parent = f.create_token("root", json!({"policies": ["root"]})).await;
+    let child = f.create_token(&parent, json!({})).await;
     let a = f.issue(&parent, 60).await;
     let b = f.issue(&child, 60).await;
     let keep = f.issue("root", 60).await;
@@ -251,17 +234,8 @@ async fn prefix_revocation_needs_sudo() {
     .await
     .unwrap();
     let token = f
-        .call(
-            "root",
-            Operation::Update,
-            "auth/token/create",
-            json!({"policies": ["leases"]}),
-        )
-        .await
-        .unwrap()
-        .auth
-        .unwrap()
-        .client_token;
+        .create_token("root", json!({"policies": ["leases"]}))
+        .await;
     for path in [
         "sys/leases/revoke-prefix/dyn",
         "sys/leases/revoke-force/dyn",
@@ -332,18 +306,7 @@ async fn the_legacy_paths_renew_and_revoke_as_vault_keeps_them() {
 #[tokio::test]
 async fn tidy_revokes_leases_whose_token_is_gone() {
     let f = fixture().await;
-    let token = f
-        .call(
-            "root",
-            Operation::Update,
-            "auth/token/create",
-            json!({"policies": ["root"]}),
-        )
-        .await
-        .unwrap()
-        .auth
-        .unwrap()
-        .client_token;
+    let token = f.create_token("root", json!({"policies": ["root"]})).await;
     let orphaned = f.issue(&token, 60).await;
     let kept = f.issue("root", 60).await;
     // The token disappears without its leases (as after a crash between the two).

@@ -42,12 +42,7 @@ pub(super) async fn handle(
     };
     // A lease-count quota on the auth mount counts the tokens its logins created; the
     // slot is held until this login's token is stored.
-    let _slot = unsealed
-        .quotas
-        .reserve_lease(full_path, None, |path, limit| async move {
-            unsealed.live_leases_under(&path, limit).await
-        })
-        .await?;
+    let _slot = unsealed.reserve_lease_slot(full_path).await?;
     let ctx = MountContext {
         storage: unsealed.mount_storage(&route.entry),
         mount: route.entry.clone(),

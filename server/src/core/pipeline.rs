@@ -214,12 +214,7 @@ async fn reserve_lease(
     if !may_lease {
         return Ok(None);
     }
-    unsealed
-        .quotas
-        .reserve_lease(full_path, None, |path, limit| async move {
-            unsealed.live_leases_under(&path, limit).await
-        })
-        .await
+    unsealed.reserve_lease_slot(full_path).await
 }
 
 /// Records the request when any audit device is enabled (else costs one atomic load);

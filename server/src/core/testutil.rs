@@ -124,6 +124,16 @@ impl Fixture {
             .await
     }
 
+    /// A token created by `parent` through `auth/token/create` with `body`.
+    pub(crate) async fn create_token(&self, parent: &str, body: Value) -> String {
+        self.call(parent, Operation::Update, "auth/token/create", body)
+            .await
+            .unwrap()
+            .auth
+            .expect("token create answers with auth")
+            .client_token
+    }
+
     pub(crate) async fn issue(&self, token: &str, ttl: u64) -> String {
         let resp = self
             .call(

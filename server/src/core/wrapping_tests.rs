@@ -235,16 +235,9 @@ async fn policy_wrapping_ttl_bounds_apply_to_the_original_request() {
     )
     .await
     .unwrap();
-    let created = f
-        .call(
-            "root",
-            Operation::Update,
-            "auth/token/create",
-            json!({"policies": ["wrapped"]}),
-        )
-        .await
-        .unwrap();
-    let token = created.auth.unwrap().client_token;
+    let token = f
+        .create_token("root", json!({"policies": ["wrapped"]}))
+        .await;
     let read = |ttl: Option<u64>| {
         let mut req = request(Some(&token), Operation::Read, "cubbyhole/x", json!({}));
         req.wrap_ttl = ttl;
